@@ -1,0 +1,12 @@
+//! wkfuzz: a robustness harness for TLS instant-messaging servers.
+//!
+//! Layout:
+//! - [`proto`]: wkproto codec and application crypto (pure).
+//! - [`session`]: sans-IO per-connection state machine.
+//! - [`hub`]: who is online, channels, delivery queues (pure).
+//! - [`tls`]: rustls `ServerConfig` from key material.
+//! - [`net`]: the tokio shell: listeners, limits, isolation, shutdown.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod proto;
