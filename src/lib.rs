@@ -9,4 +9,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod hub;
+pub mod net;
 pub mod proto;
+pub mod session;

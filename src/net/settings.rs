@@ -1,0 +1,49 @@
+//! What the network shell is configured with, beyond the session and hub settings.
+
+use crate::session::SessionConfig;
+use std::time::Duration;
+
+/// Transport a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// wkproto over plain TCP.
+    Tcp,
+    /// wkproto over TLS over TCP.
+    Tls,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        })
+    }
+}
+
+/// Limits and timeouts of the network shell.
+#[derive(Clone, Debug)]
+pub struct NetSettings {
+    /// Session limits (frame size, connect and idle timeouts).
+    pub session: SessionConfig,
+    /// Open connections across all listeners; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// PROXY header + TLS handshake must finish within this.
+    pub handshake_timeout: Duration,
+    /// A write that cannot complete within this marks a slow reader.
+    pub write_timeout: Duration,
+    /// Expect a PROXY v1/v2 header before anything else.
+    pub proxy_protocol: bool,
+}
+
+impl Default for NetSettings {
+    fn default() -> Self {
+        NetSettings {
+            session: SessionConfig::default(),
+            max_connections: 10_000,
+            handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            proxy_protocol: false,
+        }
+    }
+}

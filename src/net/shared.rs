@@ -1,0 +1,82 @@
+//! State every connection task shares: the hub and the wakers that tell a task the hub has
+//! something for it.
+
+use super::NetSettings;
+use crate::hub::{ConnId, Hub};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// Shared by all connection tasks.
+#[derive(Debug)]
+pub struct Shared {
+    /// std Mutex: it is never held across an `.await`.
+    hub: Mutex<Hub>,
+    /// One per open connection, notified when the hub queues something for it.
+    wakers: Mutex<BTreeMap<ConnId, Arc<Notify>>>,
+    /// Limits.
+    pub settings: NetSettings,
+    /// TLS config for the TLS listeners.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Shared {
+    /// Wraps a hub.
+    pub fn new(hub: Hub, settings: NetSettings, tls: Option<Arc<rustls::ServerConfig>>) -> Shared {
+        Shared {
+            hub: Mutex::new(hub),
+            wakers: Mutex::new(BTreeMap::new()),
+            settings,
+            tls,
+        }
+    }
+
+    /// Runs `f` with the hub locked, then wakes every connection it queued something for.
+    /// A poisoned lock (a panic in another connection while it held the hub) is recovered:
+    /// one connection's bug must not stop the others.
+    pub fn with_hub<R>(&self, f: impl FnOnce(&mut Hub) -> R) -> R {
+        let (result, woken) = {
+            let mut hub = self.lock_hub();
+            let result = f(&mut hub);
+            (result, hub.take_woken())
+        };
+        if !woken.is_empty() {
+            let wakers = self.lock_wakers();
+            for id in woken {
+                if let Some(n) = wakers.get(&id) {
+                    n.notify_one();
+                }
+            }
+        }
+        result
+    }
+
+    /// Registers a new connection: its id, RNG seed and waker.
+    pub fn open(&self) -> (ConnId, [u8; 32], Arc<Notify>) {
+        let (id, seed) = self.lock_hub().open();
+        let notify = Arc::new(Notify::new());
+        self.lock_wakers().insert(id, notify.clone());
+        (id, seed, notify)
+    }
+
+    /// Forgets a connection (idempotent).
+    pub fn close(&self, id: ConnId) {
+        self.with_hub(|hub| hub.close(id));
+        self.lock_wakers().remove(&id);
+    }
+
+    fn lock_hub(&self) -> MutexGuard<'_, Hub> {
+        self.hub
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_wakers(&self) -> MutexGuard<'_, BTreeMap<ConnId, Arc<Notify>>> {
+        self.wakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Cheap handle.
+pub type SharedRef = Arc<Shared>;

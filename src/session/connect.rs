@@ -1,0 +1,81 @@
+//! CONNECT: version negotiation, ClientKey, token, key exchange, CONNACK
+//! (wkproto.md sections 3 and 6).
+
+use super::established::Established;
+use super::{CloseReason, Session, State};
+use crate::clock::Time;
+use crate::hub::Hub;
+use crate::proto::crypto::{self, AppCipher, ClientKeyError};
+use crate::proto::{Connack, Connect, Frame, Packet, ReasonCode, LATEST_VERSION, MIN_VERSION};
+use base64::Engine;
+use rand::RngCore;
+
+impl Session {
+    /// Handles the first frame. Every refusal answers CONNACK with a reason and closes.
+    pub(super) fn handle_connect(&mut self, c: Connect, now: Time, hub: &mut Hub) {
+        // Section 3: v = min(client, latest); ServerVersion only for clients above v3,
+        // because older decoders (the v2 JS SDK) do not skip it.
+        let version = c.version.min(LATEST_VERSION);
+        let now_ms = i64::try_from(now.unix_millis()).unwrap_or(i64::MAX);
+        let mut connack = Connack {
+            server_version: (c.version > 3).then_some(version),
+            time_diff: now_ms.saturating_sub(c.client_timestamp),
+            reason: ReasonCode::SUCCESS,
+            server_key: String::new(),
+            salt: String::new(),
+            node_id: (version >= 4).then_some(hub.config().node_id),
+        };
+
+        let refused = |reason: ReasonCode, detail: String| (reason, detail);
+        let outcome = (|| {
+            if c.version < MIN_VERSION {
+                return Err(refused(
+                    ReasonCode::PROTOCOL_UPGRADE_REQUIRED,
+                    format!("protocol version {} < {MIN_VERSION}", c.version),
+                ));
+            }
+            let client_public = crypto::decode_client_key(&c.client_key).map_err(|e| {
+                let reason = match e {
+                    ClientKeyError::Empty => ReasonCode::CLIENT_KEY_IS_EMPTY,
+                    _ => ReasonCode::AUTH_FAIL,
+                };
+                refused(reason, e.to_string())
+            })?;
+            hub.authenticate(&c.uid, &c.token)
+                .map_err(|r| refused(r, format!("token refused for uid {:?}", c.uid)))?;
+            let mut secret = [0u8; 32];
+            self.rng.fill_bytes(&mut secret);
+            let shared = crypto::shared_secret(&secret, &client_public)
+                .map_err(|e| refused(ReasonCode::AUTH_FAIL, e.to_string()))?;
+            let salt = crypto::random_salt(&mut self.rng);
+            let engine = base64::engine::general_purpose::STANDARD;
+            Ok((engine.encode(crypto::public_key(&secret)), salt, shared))
+        })();
+
+        match outcome {
+            Err((reason, detail)) => {
+                connack.reason = reason;
+                Frame::new(Packet::Connack(connack)).encode(version, &mut self.out);
+                tracing::debug!(conn = %self.id, %reason, %detail, "CONNECT refused");
+                self.close(CloseReason::ConnectRefused { reason, detail }, hub);
+            }
+            Ok((server_key, salt, shared)) => {
+                connack.server_key = server_key;
+                connack.salt = String::from_utf8_lossy(&salt).into_owned();
+                Frame::new(Packet::Connack(connack)).encode(version, &mut self.out);
+                let kicked = hub.login(self.id, &c.uid, c.device_flag);
+                tracing::debug!(
+                    conn = %self.id, uid = %c.uid, device = %c.device_flag, version,
+                    kicked = ?kicked, "logged in"
+                );
+                self.uid = Some(c.uid.clone());
+                self.state = State::Established(Box::new(Established {
+                    uid: c.uid,
+                    version,
+                    cipher: AppCipher::from_shared(&shared, &salt),
+                    idle_deadline: now.saturating_add(self.config.idle_timeout),
+                }));
+            }
+        }
+    }
+}
