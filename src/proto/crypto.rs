@@ -46,7 +46,10 @@ pub fn public_key(secret: &[u8; 32]) -> [u8; 32] {
 }
 
 /// X25519(secret, peer_public); refuses the all-zero result.
-pub fn shared_secret(secret: &[u8; 32], peer_public: &[u8; 32]) -> Result<[u8; 32], ClientKeyError> {
+pub fn shared_secret(
+    secret: &[u8; 32],
+    peer_public: &[u8; 32],
+) -> Result<[u8; 32], ClientKeyError> {
     todo!("{secret:?} {peer_public:?}")
 }
 

@@ -46,7 +46,11 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// `Truncated { what }` if fewer than `len` bytes are left.
-    pub(crate) fn sub(&mut self, len: usize, what: &'static str) -> Result<Reader<'a>, DecodeError> {
+    pub(crate) fn sub(
+        &mut self,
+        len: usize,
+        what: &'static str,
+    ) -> Result<Reader<'a>, DecodeError> {
         self.take(len)
             .map(Reader::new)
             .ok_or(DecodeError::Truncated { what })

@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(split(&[0x30, 0x80]), Ok(None));
         assert_eq!(split(&[0x30, 0x80, 0x80, 0x80]), Ok(None));
         assert_eq!(split(&[0x60, 0x0c]), Ok(None));
-        assert_eq!(split(&[0x60, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0x63, 0, 0, 0]), Ok(None));
+        assert_eq!(
+            split(&[0x60, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0x63, 0, 0, 0]),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -83,7 +83,10 @@ mod tests {
 
     #[test]
     fn four_continuation_bytes_are_malformed() {
-        assert_eq!(read(&[0xff, 0xff, 0xff, 0xff]), Err(DecodeError::VarintTooLong));
+        assert_eq!(
+            read(&[0xff, 0xff, 0xff, 0xff]),
+            Err(DecodeError::VarintTooLong)
+        );
         assert_eq!(
             read(&[0x80, 0x80, 0x80, 0x80, 0x01]),
             Err(DecodeError::VarintTooLong)

@@ -96,7 +96,8 @@ impl Drop for RemainingLength<'_> {
     fn drop(&mut self) {
         let mut body_len = self.buf.len().saturating_sub(self.body_start);
         if body_len > MAX_VARINT_VALUE {
-            self.buf.truncate(self.body_start.saturating_add(MAX_VARINT_VALUE));
+            self.buf
+                .truncate(self.body_start.saturating_add(MAX_VARINT_VALUE));
             body_len = MAX_VARINT_VALUE;
         }
         let mut prefix = Vec::with_capacity(varint::MAX_VARINT_LEN);

@@ -70,7 +70,11 @@ impl Ctx {
     }
 
     /// Reads a MessageSeq written by [`Ctx::put_seq`].
-    pub(crate) fn read_seq(self, r: &mut Reader<'_>, what: &'static str) -> Result<u64, DecodeError> {
+    pub(crate) fn read_seq(
+        self,
+        r: &mut Reader<'_>,
+        what: &'static str,
+    ) -> Result<u64, DecodeError> {
         if self.has_long_seq() {
             r.u64(what)
         } else {

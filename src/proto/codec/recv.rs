@@ -48,10 +48,7 @@ impl Body for Recv {
             from_uid: r.string("Recv.from_uid")?,
             channel_id: r.string("Recv.channel_id")?,
             channel_type: ChannelType(r.u8("Recv.channel_type")?),
-            expire: ctx
-                .has_expire()
-                .then(|| r.u32("Recv.expire"))
-                .transpose()?,
+            expire: ctx.has_expire().then(|| r.u32("Recv.expire")).transpose()?,
             client_msg_no: r.string("Recv.client_msg_no")?,
             stream: ctx
                 .has_stream(setting)

@@ -44,10 +44,7 @@ impl Body for Send {
                 .transpose()?,
             channel_id: r.string("Send.channel_id")?,
             channel_type: ChannelType(r.u8("Send.channel_type")?),
-            expire: ctx
-                .has_expire()
-                .then(|| r.u32("Send.expire"))
-                .transpose()?,
+            expire: ctx.has_expire().then(|| r.u32("Send.expire")).transpose()?,
             msg_key: r.string("Send.msg_key")?,
             topic: ctx
                 .has_topic(setting)
