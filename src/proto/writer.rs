@@ -13,7 +13,7 @@ pub(crate) fn truncate_str(s: &str) -> &str {
     let mut end = s.len().min(MAX_STRING_LEN);
     // A char is at most 4 bytes, so this steps back at most 3 times.
     while !s.is_char_boundary(end) {
-        end -= 1;
+        end = end.saturating_sub(1);
     }
     s.get(..end).unwrap_or_default()
 }
