@@ -2,7 +2,26 @@
 //! Salt as IV, payload encryption and msgKey. Obfuscation, not security: implemented exactly
 //! for compatibility; TLS is what protects the session.
 
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use md5::{Digest, Md5};
+use subtle::ConstantTimeEq;
+
 use super::packet::{Recv, Send};
+
+/// AES-128 in CBC mode, encrypting side.
+type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
+/// AES-128 in CBC mode, decrypting side.
+type Aes128CbcDec = cbc::Decryptor<aes::Aes128>;
+
+/// AES block size: ciphertexts are a positive multiple of it (PKCS7 always pads).
+const AES_BLOCK: usize = 16;
+/// Length of an X25519 public key, secret scalar and shared secret.
+pub const X25519_LEN: usize = 32;
+/// The characters a Salt is drawn from: [0-9a-zA-Z] (wkproto.md section 6 step 3).
+const SALT_ALPHABET: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// Why a ClientKey was refused. `Empty` maps to CONNACK 21, the rest to 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -35,27 +54,64 @@ pub enum PayloadError {
     BadPadding,
 }
 
-/// Decodes a base64 ClientKey into a 32-byte X25519 public key.
+/// Decodes a base64 ClientKey into a 32-byte X25519 public key. Upstream sliced
+/// `bytes[:32]` without a length check (a panic on a short key); here every shape is a
+/// typed error.
+///
+/// # Errors
+/// `Empty` (CONNACK 21), `NotBase64` or `WrongLength` (CONNACK 2).
 pub fn decode_client_key(client_key: &str) -> Result<[u8; 32], ClientKeyError> {
-    todo!("{client_key}")
+    if client_key.is_empty() {
+        return Err(ClientKeyError::Empty);
+    }
+    let bytes = STANDARD
+        .decode(client_key)
+        .map_err(|_| ClientKeyError::NotBase64)?;
+    <[u8; X25519_LEN]>::try_from(bytes.as_slice())
+        .map_err(|_| ClientKeyError::WrongLength(bytes.len()))
 }
 
-/// The X25519 public key for a secret scalar.
+/// The X25519 public key for a secret scalar (clamped as X25519 does).
 pub fn public_key(secret: &[u8; 32]) -> [u8; 32] {
-    todo!("{secret:?}")
+    let secret = x25519_dalek::StaticSecret::from(*secret);
+    x25519_dalek::PublicKey::from(&secret).to_bytes()
 }
 
 /// X25519(secret, peer_public); refuses the all-zero result.
+///
+/// # Errors
+/// `LowOrderPoint` if the shared secret is all zeros (the peer sent a low-order point,
+/// which would make the session key independent of our secret).
 pub fn shared_secret(
     secret: &[u8; 32],
     peer_public: &[u8; 32],
 ) -> Result<[u8; 32], ClientKeyError> {
-    todo!("{secret:?} {peer_public:?}")
+    let secret = x25519_dalek::StaticSecret::from(*secret);
+    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(*peer_public));
+    if !shared.was_contributory() {
+        return Err(ClientKeyError::LowOrderPoint);
+    }
+    Ok(shared.to_bytes())
 }
 
 /// 16 characters from [0-9a-zA-Z], drawn from `rng`: the CONNACK Salt and AES IV.
+/// Pass a CSPRNG (upstream v2 used a time-seeded one); each character is uniform
+/// (6 random bits per try, values 62 and 63 drawn again).
 pub fn random_salt(rng: &mut impl rand::RngCore) -> [u8; 16] {
-    todo!("{:?}", rng.next_u32())
+    let mut salt = [0u8; 16];
+    let mut filled = 0usize;
+    let mut random = [0u8; 32];
+    while filled < salt.len() {
+        rng.fill_bytes(&mut random);
+        let chars = random
+            .iter()
+            .filter_map(|b| SALT_ALPHABET.get(usize::from(b & 0x3f)));
+        for (slot, &c) in salt.iter_mut().skip(filled).zip(chars) {
+            *slot = c;
+            filled += 1;
+        }
+    }
+    salt
 }
 
 /// The per-session AES-128-CBC key and IV, and the operations built on them.
@@ -79,37 +135,291 @@ impl AppCipher {
 
     /// key = first 16 chars of lowercase hex MD5 of base64(shared); iv = salt.
     pub fn from_shared(shared: &[u8; 32], salt: &[u8; 16]) -> AppCipher {
-        todo!("{shared:?} {salt:?}")
+        let digest = hex::encode(Md5::digest(STANDARD.encode(shared)));
+        let mut key = [0u8; 16];
+        // The hex digest has 32 characters; the key is the first 16, as ASCII bytes.
+        for (k, h) in key.iter_mut().zip(digest.bytes()) {
+            *k = h;
+        }
+        AppCipher::new(key, *salt)
     }
 
     /// base64(AES-128-CBC(key, iv, PKCS7(plain))).
     pub fn encrypt(&self, plain: &[u8]) -> String {
-        todo!("{plain:?}")
+        let cipher = Aes128CbcEnc::new(&self.key.into(), &self.iv.into())
+            .encrypt_padded_vec_mut::<Pkcs7>(plain);
+        STANDARD.encode(cipher)
     }
 
-    /// Inverse of `encrypt`; every failure is a typed error.
+    /// Inverse of `encrypt`; every failure is a typed error (upstream panicked on each).
+    ///
+    /// # Errors
+    /// `NotBase64`, `BadLength` (empty or not a multiple of 16 bytes), `BadPadding`.
     pub fn decrypt(&self, payload_b64: &[u8]) -> Result<Vec<u8>, PayloadError> {
-        todo!("{payload_b64:?}")
+        let cipher = STANDARD
+            .decode(payload_b64)
+            .map_err(|_| PayloadError::NotBase64)?;
+        if cipher.is_empty() || cipher.len() % AES_BLOCK != 0 {
+            return Err(PayloadError::BadLength(cipher.len()));
+        }
+        Aes128CbcDec::new(&self.key.into(), &self.iv.into())
+            .decrypt_padded_vec_mut::<Pkcs7>(&cipher)
+            .map_err(|_| PayloadError::BadPadding)
     }
 
     /// lowercase hex MD5 of encrypt(sign).
     pub fn msg_key(&self, sign: &[u8]) -> String {
-        todo!("{sign:?}")
+        hex::encode(Md5::digest(self.encrypt(sign)))
     }
 
-    /// Constant-time check of a peer's msgKey against `msg_key(sign)`.
+    /// Constant-time check of a peer's msgKey against `msg_key(sign)` (exact match:
+    /// lowercase hex, 32 characters).
     pub fn verify_msg_key(&self, sign: &[u8], msg_key: &str) -> bool {
-        todo!("{sign:?} {msg_key}")
+        self.msg_key(sign)
+            .as_bytes()
+            .ct_eq(msg_key.as_bytes())
+            .into()
     }
 }
 
 /// SEND sign: ClientSeq ++ ClientMsgNo ++ ChannelID ++ ChannelType ++ Payload (decimal numbers).
 pub fn send_sign(send: &Send) -> Vec<u8> {
-    todo!("{send:?}")
+    let mut sign = format!(
+        "{}{}{}{}",
+        send.client_seq, send.client_msg_no, send.channel_id, send.channel_type.0
+    )
+    .into_bytes();
+    sign.extend_from_slice(&send.payload);
+    sign
 }
 
 /// RECV sign: MessageID ++ MessageSeq ++ ClientMsgNo ++ Timestamp ++ FromUID ++ ChannelID
 /// ++ ChannelType ++ Payload (decimal numbers, no separators).
+///
+/// MessageSeq is signed as stored; below v6 only its low 32 bits travel, so sign the RECV
+/// as the client will decode it (`Frame::normalized`) or the client's check fails.
 pub fn recv_sign(recv: &Recv) -> Vec<u8> {
-    todo!("{recv:?}")
+    let mut sign = format!(
+        "{}{}{}{}{}{}{}",
+        recv.message_id,
+        recv.message_seq,
+        recv.client_msg_no,
+        recv.timestamp,
+        recv.from_uid,
+        recv.channel_id,
+        recv.channel_type.0
+    )
+    .into_bytes();
+    sign.extend_from_slice(&recv.payload);
+    sign
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::types::ChannelType;
+    use aes::cipher::block_padding::NoPadding;
+    use rand::SeedableRng;
+
+    // wkproto.md section 7.
+    const AES_KEY: &[u8; 16] = b"1234567890abcdef";
+    const IV: &[u8; 16] = b"abcdef1234567890";
+    const CLIENT_KEY: &str = "B6N8vBQgk8i3VdwbEOhstCY3StFqqFPtC9/AsrhtHHw=";
+    const SERVER_KEY: &str = "WGmv9FBUlzLLqu1eXfmzCm2jHLDldCutWtShp2jxpns=";
+    const SHARED: &str = "a84dc7c3c8f058b1b2dc4cd1e9b5dc0a7987f88b6a9564cde3391fc421159e77";
+
+    fn cipher() -> AppCipher {
+        AppCipher::new(*AES_KEY, *IV)
+    }
+
+    /// Bytes `first..=first + 31`, the raw scalars of the vectors.
+    fn scalar(first: u8) -> [u8; 32] {
+        std::array::from_fn(|i| first + i as u8)
+    }
+
+    fn vector_send() -> Send {
+        Send {
+            client_seq: 7,
+            client_msg_no: "m1".into(),
+            channel_id: "u2".into(),
+            channel_type: ChannelType::PERSON,
+            payload: b"ciphertext".to_vec(),
+            ..Send::default()
+        }
+    }
+
+    fn vector_recv() -> Recv {
+        Recv {
+            message_id: 99,
+            message_seq: 8,
+            client_msg_no: "m1".into(),
+            timestamp: 123,
+            from_uid: "u1".into(),
+            channel_id: "u2".into(),
+            channel_type: ChannelType::PERSON,
+            payload: b"lHmhQSLj/3y7tkoSCBhwmw==".to_vec(),
+            ..Recv::default()
+        }
+    }
+
+    #[test]
+    fn send_msg_key_vector() {
+        let sign = send_sign(&vector_send());
+        assert_eq!(sign, b"7m1u21ciphertext");
+        assert_eq!(cipher().msg_key(&sign), "4045dd94e0f22fbb3cce7ffa150e38b5");
+        assert!(cipher().verify_msg_key(&sign, "4045dd94e0f22fbb3cce7ffa150e38b5"));
+    }
+
+    #[test]
+    fn encrypt_vector() {
+        assert_eq!(cipher().encrypt(b"hello"), "lHmhQSLj/3y7tkoSCBhwmw==");
+        assert_eq!(
+            cipher().decrypt(b"lHmhQSLj/3y7tkoSCBhwmw=="),
+            Ok(b"hello".to_vec())
+        );
+    }
+
+    #[test]
+    fn recv_msg_key_vector() {
+        let sign = recv_sign(&vector_recv());
+        assert_eq!(sign, b"998m1123u1u21lHmhQSLj/3y7tkoSCBhwmw==");
+        assert_eq!(cipher().msg_key(&sign), "e7f97fc2ba14d308688a00cf8cc96817");
+    }
+
+    #[test]
+    fn x25519_vectors() {
+        let client_priv = scalar(0x01);
+        let server_priv = scalar(0x21);
+        let client_pub = public_key(&client_priv);
+        let server_pub = public_key(&server_priv);
+        assert_eq!(STANDARD.encode(client_pub), CLIENT_KEY);
+        assert_eq!(STANDARD.encode(server_pub), SERVER_KEY);
+        assert_eq!(decode_client_key(CLIENT_KEY), Ok(client_pub));
+        let server_side = shared_secret(&server_priv, &client_pub).expect("contributory");
+        let client_side = shared_secret(&client_priv, &server_pub).expect("contributory");
+        assert_eq!(hex::encode(server_side), SHARED);
+        assert_eq!(server_side, client_side);
+        let session = AppCipher::from_shared(&server_side, IV);
+        assert_eq!(&session.key, b"8e65549ac3e59ba4");
+        assert_eq!(&session.iv, IV);
+    }
+
+    #[test]
+    fn client_key_errors() {
+        assert_eq!(decode_client_key(""), Err(ClientKeyError::Empty));
+        assert_eq!(
+            decode_client_key("not base64!"),
+            Err(ClientKeyError::NotBase64)
+        );
+        // Missing padding is not standard base64.
+        assert_eq!(
+            decode_client_key(CLIENT_KEY.trim_end_matches('=')),
+            Err(ClientKeyError::NotBase64)
+        );
+        for len in [1usize, 16, 31, 33, 64] {
+            let key = STANDARD.encode(vec![9u8; len]);
+            assert_eq!(
+                decode_client_key(&key),
+                Err(ClientKeyError::WrongLength(len))
+            );
+        }
+    }
+
+    #[test]
+    fn low_order_points_are_refused() {
+        let server_priv = scalar(0x21);
+        // u = 0 and u = 1 are low-order points: X25519 with them is all zeros.
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        for point in [[0u8; 32], one] {
+            assert_eq!(
+                shared_secret(&server_priv, &point),
+                Err(ClientKeyError::LowOrderPoint)
+            );
+        }
+    }
+
+    #[test]
+    fn decrypt_round_trips_every_padding_length() {
+        let c = cipher();
+        for len in 0..=48usize {
+            let plain: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let text = c.encrypt(&plain);
+            let raw_len = STANDARD.decode(&text).expect("base64").len();
+            assert_eq!(raw_len, (len / 16 + 1) * 16);
+            assert_eq!(c.decrypt(text.as_bytes()), Ok(plain));
+        }
+    }
+
+    #[test]
+    fn decrypt_errors_never_panic() {
+        let c = cipher();
+        assert_eq!(c.decrypt(b"%%%%"), Err(PayloadError::NotBase64));
+        assert_eq!(
+            c.decrypt(b"lHmhQSLj/3y7tkoSCBhwmw"),
+            Err(PayloadError::NotBase64)
+        );
+        assert_eq!(c.decrypt(b""), Err(PayloadError::BadLength(0)));
+        assert_eq!(
+            c.decrypt(STANDARD.encode([1u8; 5]).as_bytes()),
+            Err(PayloadError::BadLength(5))
+        );
+        assert_eq!(
+            c.decrypt(STANDARD.encode([1u8; 17]).as_bytes()),
+            Err(PayloadError::BadLength(17))
+        );
+        // Blocks whose plaintext ends in a bad PKCS7 pad: 0x00, 0x11 (> 16), and
+        // 0x02 preceded by a byte that is not 0x02.
+        let mut bad_last = [[7u8; 16], [7u8; 16], [7u8; 16]];
+        bad_last[0][15] = 0x00;
+        bad_last[1][15] = 0x11;
+        bad_last[2][15] = 0x02;
+        for block in bad_last {
+            let raw = Aes128CbcEnc::new(AES_KEY.into(), IV.into())
+                .encrypt_padded_vec_mut::<NoPadding>(&block);
+            assert_eq!(
+                c.decrypt(STANDARD.encode(raw).as_bytes()),
+                Err(PayloadError::BadPadding)
+            );
+        }
+    }
+
+    #[test]
+    fn verify_msg_key_is_exact() {
+        let c = cipher();
+        let sign = b"7m1u21ciphertext";
+        assert!(c.verify_msg_key(sign, "4045dd94e0f22fbb3cce7ffa150e38b5"));
+        assert!(!c.verify_msg_key(sign, "4045DD94E0F22FBB3CCE7FFA150E38B5"));
+        assert!(!c.verify_msg_key(sign, "4045dd94e0f22fbb3cce7ffa150e38b4"));
+        assert!(!c.verify_msg_key(sign, "4045dd94e0f22fbb3cce7ffa150e38b"));
+        assert!(!c.verify_msg_key(sign, ""));
+        assert!(!c.verify_msg_key(b"7m1u21ciphertexT", "4045dd94e0f22fbb3cce7ffa150e38b5"));
+    }
+
+    #[test]
+    fn salts_are_alphanumeric_and_seed_driven() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let a = random_salt(&mut rng);
+        let b = random_salt(&mut rng);
+        assert_ne!(a, b);
+        assert!(a.iter().chain(&b).all(u8::is_ascii_alphanumeric));
+        let mut again = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        assert_eq!(random_salt(&mut again), a);
+        // Every character of the alphabet shows up over enough draws.
+        let mut seen = [false; 128];
+        for _ in 0..200 {
+            for c in random_salt(&mut rng) {
+                if let Some(s) = seen.get_mut(usize::from(c)) {
+                    *s = true;
+                }
+            }
+        }
+        assert!(SALT_ALPHABET.iter().all(|&c| seen[usize::from(c)]));
+        assert_eq!(seen.iter().filter(|&&s| s).count(), 62);
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        assert_eq!(format!("{:?}", cipher()), "AppCipher(..)");
+    }
 }

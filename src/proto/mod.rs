@@ -7,9 +7,12 @@
 //! - `reader`/`writer`: the fallible cursor every decoder reads through, and encode helpers.
 //! - `varint`, `splitter`: the remaining-length varint and the one place frame boundaries
 //!   are computed (so no two decoders can disagree on them).
+//! - `codec`: one `Body` impl (encode, read, normalized side by side) per packet, and the
+//!   version gates of wkproto.md section 3.
 //! - `frame`: [`Frame`] encode/decode at a protocol version.
 //! - [`crypto`]: X25519 + MD5-derived AES-128-CBC + msgKey (wkproto.md section 6).
 
+mod codec;
 pub mod crypto;
 mod error;
 mod frame;

@@ -9,7 +9,11 @@ macro_rules! code_type {
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Arbitrary)]
         pub struct $name(pub u8);
         impl $name {
-            $($(#[$cdoc])* pub const $konst: $name = $name($val);)*
+            $(
+                $(#[$cdoc])*
+                #[doc = concat!("Wire code ", stringify!($val), ".")]
+                pub const $konst: $name = $name($val);
+            )*
             /// The constant's name, or `None` for a code this version does not name.
             pub fn name(self) -> Option<&'static str> {
                 match self.0 {
