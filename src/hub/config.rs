@@ -19,7 +19,8 @@ pub struct HubConfig {
     /// Payload bytes kept across all users' pending queues.
     pub max_pending_bytes: usize,
     /// Deliveries waiting to be written to one connection; over it the connection is a slow
-    /// reader and is closed (its messages stay pending for its next login).
+    /// reader and is closed (its messages stay pending for its next login). Raised to
+    /// `max_pending_per_user + 1` if lower, so a login's backlog always fits.
     pub max_outbox: usize,
     /// Number of groups the hub keeps (SUB creates groups).
     pub max_groups: usize,

@@ -106,7 +106,11 @@ pub struct Hub {
 
 impl Hub {
     /// A hub with the given settings.
-    pub fn new(config: HubConfig) -> Hub {
+    pub fn new(mut config: HubConfig) -> Hub {
+        // A login queues the whole backlog at once: the outbox must hold it.
+        config.max_outbox = config
+            .max_outbox
+            .max(config.max_pending_per_user.saturating_add(1));
         let groups = Groups::new(&config);
         Hub {
             rng: ChaCha20Rng::from_seed(config.seed),
