@@ -1,0 +1,294 @@
+//! Shared by the end-to-end tests: an in-process server on loopback ports chosen at run
+//! time, real TLS clients speaking wkproto, and a capture of the server's log events.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wkfuzz::client::Client;
+use wkfuzz::hub::{Hub, HubConfig};
+use wkfuzz::net::{NetSettings, Shared, Transport};
+use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Sendack};
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Everything the server logged, for all tests of this binary (filter by peer port).
+pub fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogWriter(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        buf
+    })
+}
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Log lines that mention `needle` (e.g. a client's local address).
+pub fn log_lines_with(needle: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    text.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+}
+
+/// Waits until a "connection closed" line naming `peer` appears; returns all such lines.
+pub async fn wait_close_log(peer: SocketAddr) -> Vec<String> {
+    let needle = format!("peer={peer}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let lines: Vec<String> = log_lines_with(&needle)
+            .into_iter()
+            .filter(|l| l.contains("connection closed"))
+            .collect();
+        if !lines.is_empty() || tokio::time::Instant::now() > deadline {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub tcp: SocketAddr,
+    pub tls: SocketAddr,
+    /// The dev certificate clients trust.
+    pub cert: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(HubConfig::default(), NetSettings::default()).await
+    }
+
+    pub async fn start_with(hub: HubConfig, settings: NetSettings) -> TestServer {
+        logs();
+        let dir = tempfile::tempdir().unwrap();
+        let files = wkfuzz::tls::generate_dev_cert(dir.path()).unwrap();
+        let loaded = wkfuzz::tls::load_certified_key(&files).unwrap();
+        let tls = wkfuzz::tls::server_config(loaded.key, vec![]).unwrap();
+        let shared = Arc::new(Shared::new(Hub::new(hub), settings, Some(tls)));
+        let tcp_l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tls_l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (tcp, tls) = (tcp_l.local_addr().unwrap(), tls_l.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(wkfuzz::net::serve(
+            vec![(tcp_l, Transport::Tcp), (tls_l, Transport::Tls)],
+            shared,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        TestServer { tcp, tls, cert: files.cert, stop: Some(stop), task: Some(task), _dir: dir }
+    }
+
+    /// A rustls client config trusting the dev certificate.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        client_config_with(&self.cert, None)
+    }
+
+    /// Stops the server and waits for it to drain.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            tokio::time::timeout(WAIT, t).await.expect("server drains").unwrap();
+        }
+    }
+}
+
+/// A client config trusting `cert`, optionally limited to `versions`.
+pub fn client_config_with(cert: &PathBuf, versions: Option<&[&'static rustls::SupportedProtocolVersion]>) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(cert).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider);
+    let builder = match versions {
+        Some(v) => builder.with_protocol_versions(v).unwrap(),
+        None => builder.with_safe_default_protocol_versions().unwrap(),
+    };
+    Arc::new(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// A byte stream to the server: TCP or TLS.
+pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
+
+/// A wkproto user over a real socket.
+pub struct User {
+    pub uid: String,
+    pub client: Client,
+    pub stream: Box<dyn Wire>,
+    /// The client's local address (how the server's log names it).
+    pub local: SocketAddr,
+    /// Frames read but not yet consumed.
+    pending: Vec<Frame>,
+}
+
+static SECRET: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+impl User {
+    /// Opens a TLS connection (no CONNECT yet).
+    pub async fn tls(server: &TestServer, uid: &str, version: u8) -> User {
+        let tcp = TcpStream::connect(server.tls).await.unwrap();
+        let local = tcp.local_addr().unwrap();
+        let connector = tokio_rustls::TlsConnector::from(server.client_config());
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = tokio::time::timeout(WAIT, connector.connect(name, tcp)).await.unwrap().unwrap();
+        User::over(Box::new(tls), local, uid, version)
+    }
+
+    /// Opens a plain TCP connection (no CONNECT yet).
+    pub async fn tcp(server: &TestServer, uid: &str, version: u8) -> User {
+        let tcp = TcpStream::connect(server.tcp).await.unwrap();
+        let local = tcp.local_addr().unwrap();
+        User::over(Box::new(tcp), local, uid, version)
+    }
+
+    fn over(stream: Box<dyn Wire>, local: SocketAddr, uid: &str, version: u8) -> User {
+        let n = SECRET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut secret = [n; 32];
+        secret[0] = 0x42;
+        User { uid: uid.to_owned(), client: Client::new(secret, version), stream, local, pending: Vec::new() }
+    }
+
+    /// TLS user that has logged in.
+    pub async fn login_tls(server: &TestServer, uid: &str) -> User {
+        let mut u = User::tls(server, uid, 4).await;
+        u.login(DeviceFlag::APP).await;
+        u
+    }
+
+    /// Sends CONNECT and waits for a successful CONNACK.
+    pub async fn login(&mut self, device: DeviceFlag) {
+        let reason = self.try_login(device).await;
+        assert_eq!(reason, ReasonCode::SUCCESS, "{} logs in", self.uid);
+    }
+
+    /// Sends CONNECT; returns the CONNACK reason (and derives keys on success).
+    pub async fn try_login(&mut self, device: DeviceFlag) -> ReasonCode {
+        let connect = self.client.connect(&self.uid, "token", device, 1_700_000_000_000);
+        self.write_frame(&connect).await;
+        let connack = self.expect(|p| matches!(p, Packet::Connack(_))).await;
+        let Packet::Connack(c) = connack.packet else { unreachable!() };
+        if c.reason == ReasonCode::SUCCESS {
+            self.client.handle_connack(&c).unwrap();
+        }
+        c.reason
+    }
+
+    pub async fn write_frame(&mut self, frame: &Frame) {
+        let bytes = self.client.encode(frame);
+        self.write_raw(&bytes).await;
+    }
+
+    pub async fn write_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+        self.stream.flush().await.unwrap();
+    }
+
+    /// Reads until a frame matching `want` arrives (earlier non-matching frames are kept).
+    pub async fn expect(&mut self, want: impl Fn(&Packet) -> bool) -> Frame {
+        match self.try_expect(want).await {
+            Ok(f) => f,
+            Err(e) => panic!("{}: {e}", self.uid),
+        }
+    }
+
+    pub async fn try_expect(&mut self, want: impl Fn(&Packet) -> bool) -> Result<Frame, String> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(pos) = self.pending.iter().position(|f| want(&f.packet)) {
+                return Ok(self.pending.remove(pos));
+            }
+            let mut buf = [0u8; 8192];
+            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
+                Err(_) => return Err(format!("timed out; have {:?}", self.pending)),
+                Ok(Err(e)) => return Err(format!("read error {e}; have {:?}", self.pending)),
+                Ok(Ok(0)) => return Err(format!("connection closed; have {:?}", self.pending)),
+                Ok(Ok(n)) => n,
+            };
+            let frames = self.client.handle_bytes(&buf[..n]).map_err(|e| e.to_string())?;
+            self.pending.extend(frames);
+        }
+    }
+
+    /// Sends a text message; returns its SENDACK.
+    pub async fn send_text(&mut self, to: &str, ty: ChannelType, text: &str) -> Sendack {
+        let (frame, seq) = self.client.send(to, ty, text.as_bytes()).unwrap();
+        self.write_frame(&frame).await;
+        let f = self.expect(|p| matches!(p, Packet::Sendack(a) if a.client_seq == seq)).await;
+        let Packet::Sendack(a) = f.packet else { unreachable!() };
+        a
+    }
+
+    /// Waits for the next RECV, checks and decrypts it, acknowledges it.
+    pub async fn recv_text(&mut self) -> (Recv, String) {
+        let f = self.expect(|p| matches!(p, Packet::Recv(_))).await;
+        let Packet::Recv(r) = f.packet else { unreachable!() };
+        let text = String::from_utf8(self.client.open(&r).expect("RECV verifies")).unwrap();
+        let ack = Client::recvack(&r);
+        self.write_frame(&ack).await;
+        (r, text)
+    }
+
+    /// Reads until the server closes the connection; returns the frames seen on the way.
+    pub async fn read_until_closed(&mut self) -> Vec<Frame> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let mut buf = [0u8; 8192];
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
+                Err(_) => panic!("{}: server did not close; have {:?}", self.uid, self.pending),
+                Ok(Ok(0)) | Ok(Err(_)) => return std::mem::take(&mut self.pending),
+                Ok(Ok(n)) => {
+                    if let Ok(frames) = self.client.handle_bytes(&buf[..n]) {
+                        self.pending.extend(frames);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Two users chat over TLS `rounds` times; panics on any mismatch. Used as the
+/// "parallel chat goes on undisturbed" witness.
+pub async fn chat(server: &TestServer, a: &str, b: &str, rounds: usize) {
+    let mut ua = User::login_tls(server, a).await;
+    let mut ub = User::login_tls(server, b).await;
+    for i in 0..rounds {
+        let text = format!("{a}->{b} #{i}");
+        let ack = ua.send_text(b, ChannelType::PERSON, &text).await;
+        assert_eq!(ack.reason, ReasonCode::SUCCESS);
+        let (r, got) = ub.recv_text().await;
+        assert_eq!(got, text);
+        assert_eq!(r.message_id, ack.message_id);
+        let reply = format!("{b}->{a} #{i}");
+        assert_eq!(ub.send_text(a, ChannelType::PERSON, &reply).await.reason, ReasonCode::SUCCESS);
+        assert_eq!(ua.recv_text().await.1, reply);
+    }
+}
