@@ -9,4 +9,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod net;
 pub mod proto;
