@@ -1,4 +1,4 @@
-//! PROXY protocol v1 and v2 header parser (HAProxy's proxy-protocol.txt), sans-IO and pure.
+//! PROXY protocol v1 and v2 header parser (`HAProxy`'s `proxy-protocol.txt`), sans-IO and pure.
 //!
 //! A load balancer in front of the server prepends one header to each TCP connection,
 //! naming the real client. [`parse_proxy_header`] looks at the first bytes received and
@@ -30,7 +30,7 @@ const V1_PREFIX: &[u8] = b"PROXY ";
 /// Longest v1 header, CRLF included (spec 2.1: the worst case is
 /// `PROXY UNKNOWN` + two full IPv6 addresses + two 5-digit ports + CRLF).
 pub const MAX_V1_LEN: usize = 107;
-/// Bytes before the v2 payload: signature, ver_cmd, fam, len.
+/// Bytes before the v2 payload: signature, `ver_cmd`, `fam`, `len`.
 pub const V2_FIXED_LEN: usize = 16;
 /// Largest v2 payload (addresses + TLVs) accepted. The spec's biggest address block is 216
 /// bytes (UNIX); cloud load balancers' TLVs (AWS VPC endpoint id, Azure link id, SSL info)
@@ -170,8 +170,8 @@ fn parse_v1(rest: &[u8]) -> Result<Option<(ProxyHeader, usize)>, ProxyError> {
         field: "line ending (expected CRLF)",
     })?;
     let header = parse_v1_fields(fields)?;
-    // lf < max_rest, so consumed <= MAX_V1_LEN: no overflow.
-    Ok(Some((header, V1_PREFIX.len() + lf + 1)))
+    // lf < max_rest, so consumed <= MAX_V1_LEN; saturating only to keep the bound local.
+    Ok(Some((header, lf.saturating_add(V1_PREFIX.len() + 1))))
 }
 
 /// The v1 line between `PROXY ` and CRLF.
@@ -267,7 +267,6 @@ fn check_v1_partial(rest: &[u8]) -> Result<(), ProxyError> {
     }
     let parts: Vec<&[u8]> = rest.split(|&b| b == b' ').collect();
     let last = parts.len().saturating_sub(1);
-    const PROTOCOLS: [&[u8]; 3] = [b"TCP4", b"TCP6", b"UNKNOWN"];
     let mut v6 = false;
     for (i, part) in parts.iter().enumerate() {
         let complete = i < last;
@@ -277,9 +276,9 @@ fn check_v1_partial(rest: &[u8]) -> Result<(), ProxyError> {
                     return Ok(());
                 }
                 v6 = *part == b"TCP6";
-                PROTOCOLS.contains(part)
+                V1_PROTOCOLS.contains(part)
             }
-            0 => PROTOCOLS.iter().any(|p| p.starts_with(part)),
+            0 => V1_PROTOCOLS.iter().any(|p| p.starts_with(part)),
             1 | 2 if complete => parse_v1_ip(Some(part), v6, "address").is_ok(),
             1 | 2 => is_ip_prefix(part, v6),
             3 if complete => parse_v1_port(Some(part), "port").is_ok(),
@@ -297,6 +296,9 @@ fn check_v1_partial(rest: &[u8]) -> Result<(), ProxyError> {
     }
     Ok(())
 }
+
+/// The v1 protocol keywords (spec 2.1).
+const V1_PROTOCOLS: [&[u8]; 3] = [b"TCP4", b"TCP6", b"UNKNOWN"];
 
 /// Names of the v1 fields after `PROXY `, by position, for errors.
 const V1_FIELD_NAMES: [&str; 5] = [
