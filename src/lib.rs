@@ -11,3 +11,4 @@
 
 pub mod net;
 pub mod proto;
+pub mod tls;
