@@ -5,7 +5,8 @@
 //! - [`session`]: sans-IO per-connection state machine.
 //! - [`hub`]: who is online, channels, delivery queues (pure).
 //! - [`tls`]: rustls `ServerConfig` from key material.
-//! - [`net`]: the tokio shell: listeners, limits, isolation, shutdown.
+//! - [`net`]: the tokio shell: listeners, PROXY header, TLS layer, limits, isolation, shutdown.
+//! - [`client`]: a sans-IO wkproto client; [`clock`]: injected time; [`config`]: TOML file.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -16,3 +17,4 @@ pub mod hub;
 pub mod net;
 pub mod proto;
 pub mod session;
+pub mod tls;
