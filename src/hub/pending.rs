@@ -93,6 +93,7 @@ impl PendingQueues {
     }
 
     /// Payload bytes held in all queues.
+    #[cfg(test)]
     pub(super) fn total_bytes(&self) -> usize {
         self.bytes
     }

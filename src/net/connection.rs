@@ -45,7 +45,7 @@ impl ConnStats {
 }
 
 /// Runs one connection to its end and logs exactly one event for it.
-pub async fn run_connection(
+pub(super) async fn run_connection(
     stream: TcpStream,
     peer: SocketAddr,
     transport: Transport,

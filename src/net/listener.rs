@@ -10,10 +10,11 @@ use tokio::sync::{mpsc, watch, Semaphore};
 /// Longest pause after repeated accept errors (e.g. out of file descriptors).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Accepts connections until shutdown. A permit from `limit` is taken *before* accepting,
-/// so at most `max_connections` are open and the rest wait in the kernel's backlog.
+/// Accepts connections until shutdown. Each accepted socket waits for a permit from `limit`
+/// before it is served and before the next accept, so at most `max_connections` are served
+/// and the rest wait in the kernel's backlog (plus one accepted socket per listener).
 /// Each connection task holds a clone of `done` so shutdown can wait for them all.
-pub async fn accept_loop(
+pub(super) async fn accept_loop(
     listener: TcpListener,
     transport: Transport,
     shared: SharedRef,
@@ -23,13 +24,6 @@ pub async fn accept_loop(
 ) {
     let mut backoff = Duration::from_millis(5);
     loop {
-        let permit = tokio::select! {
-            p = limit.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            _ = shutdown.changed() => return,
-        };
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = shutdown.changed() => return,
@@ -45,6 +39,15 @@ pub async fn accept_loop(
                 backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
                 continue;
             }
+        };
+        // Wait for a slot before serving (or accepting more): with several listeners a
+        // permit taken before accept would sit idle in each of them.
+        let permit = tokio::select! {
+            p = limit.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = shutdown.changed() => return,
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();

@@ -559,7 +559,7 @@ fn outbox_overflow_closes_a_slow_reader_and_keeps_its_messages() {
     let mut sim = Sim::with(config);
     let a = sim.login("a", DeviceFlag::APP, 4);
     let b = sim.login("b", DeviceFlag::APP, 4);
-    let mut send_unread = |sim: &mut Sim, n: usize| {
+    let send_unread = |sim: &mut Sim, n: usize| {
         for _ in 0..n {
             let (frame, _) = sim.peers[a]
                 .client

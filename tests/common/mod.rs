@@ -47,7 +47,10 @@ impl std::io::Write for LogWriter {
 /// Log lines that mention `needle` (e.g. a client's local address).
 pub fn log_lines_with(needle: &str) -> Vec<String> {
     let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-    text.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+    text.lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Waits until a "connection closed" line naming `peer` appears; returns all such lines.
@@ -100,7 +103,14 @@ impl TestServer {
                 let _ = stopped.await;
             },
         ));
-        TestServer { tcp, tls, cert: files.cert, stop: Some(stop), task: Some(task), _dir: dir }
+        TestServer {
+            tcp,
+            tls,
+            cert: files.cert,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
     }
 
     /// A rustls client config trusting the dev certificate.
@@ -114,13 +124,19 @@ impl TestServer {
             let _ = s.send(());
         }
         if let Some(t) = self.task.take() {
-            tokio::time::timeout(WAIT, t).await.expect("server drains").unwrap();
+            tokio::time::timeout(WAIT, t)
+                .await
+                .expect("server drains")
+                .unwrap();
         }
     }
 }
 
 /// A client config trusting `cert`, optionally limited to `versions`.
-pub fn client_config_with(cert: &PathBuf, versions: Option<&[&'static rustls::SupportedProtocolVersion]>) -> Arc<rustls::ClientConfig> {
+pub fn client_config_with(
+    cert: &PathBuf,
+    versions: Option<&[&'static rustls::SupportedProtocolVersion]>,
+) -> Arc<rustls::ClientConfig> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(cert).unwrap() {
@@ -159,7 +175,10 @@ impl User {
         let local = tcp.local_addr().unwrap();
         let connector = tokio_rustls::TlsConnector::from(server.client_config());
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        let tls = tokio::time::timeout(WAIT, connector.connect(name, tcp)).await.unwrap().unwrap();
+        let tls = tokio::time::timeout(WAIT, connector.connect(name, tcp))
+            .await
+            .unwrap()
+            .unwrap();
         User::over(Box::new(tls), local, uid, version)
     }
 
@@ -174,7 +193,13 @@ impl User {
         let n = SECRET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut secret = [n; 32];
         secret[0] = 0x42;
-        User { uid: uid.to_owned(), client: Client::new(secret, version), stream, local, pending: Vec::new() }
+        User {
+            uid: uid.to_owned(),
+            client: Client::new(secret, version),
+            stream,
+            local,
+            pending: Vec::new(),
+        }
     }
 
     /// TLS user that has logged in.
@@ -192,10 +217,14 @@ impl User {
 
     /// Sends CONNECT; returns the CONNACK reason (and derives keys on success).
     pub async fn try_login(&mut self, device: DeviceFlag) -> ReasonCode {
-        let connect = self.client.connect(&self.uid, "token", device, 1_700_000_000_000);
+        let connect = self
+            .client
+            .connect(&self.uid, "token", device, 1_700_000_000_000);
         self.write_frame(&connect).await;
         let connack = self.expect(|p| matches!(p, Packet::Connack(_))).await;
-        let Packet::Connack(c) = connack.packet else { unreachable!() };
+        let Packet::Connack(c) = connack.packet else {
+            unreachable!()
+        };
         if c.reason == ReasonCode::SUCCESS {
             self.client.handle_connack(&c).unwrap();
         }
@@ -233,7 +262,10 @@ impl User {
                 Ok(Ok(0)) => return Err(format!("connection closed; have {:?}", self.pending)),
                 Ok(Ok(n)) => n,
             };
-            let frames = self.client.handle_bytes(&buf[..n]).map_err(|e| e.to_string())?;
+            let frames = self
+                .client
+                .handle_bytes(&buf[..n])
+                .map_err(|e| e.to_string())?;
             self.pending.extend(frames);
         }
     }
@@ -242,15 +274,21 @@ impl User {
     pub async fn send_text(&mut self, to: &str, ty: ChannelType, text: &str) -> Sendack {
         let (frame, seq) = self.client.send(to, ty, text.as_bytes()).unwrap();
         self.write_frame(&frame).await;
-        let f = self.expect(|p| matches!(p, Packet::Sendack(a) if a.client_seq == seq)).await;
-        let Packet::Sendack(a) = f.packet else { unreachable!() };
+        let f = self
+            .expect(|p| matches!(p, Packet::Sendack(a) if a.client_seq == seq))
+            .await;
+        let Packet::Sendack(a) = f.packet else {
+            unreachable!()
+        };
         a
     }
 
     /// Waits for the next RECV, checks and decrypts it, acknowledges it.
     pub async fn recv_text(&mut self) -> (Recv, String) {
         let f = self.expect(|p| matches!(p, Packet::Recv(_))).await;
-        let Packet::Recv(r) = f.packet else { unreachable!() };
+        let Packet::Recv(r) = f.packet else {
+            unreachable!()
+        };
         let text = String::from_utf8(self.client.open(&r).expect("RECV verifies")).unwrap();
         let ack = Client::recvack(&r);
         self.write_frame(&ack).await;
@@ -263,7 +301,10 @@ impl User {
         loop {
             let mut buf = [0u8; 8192];
             match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
-                Err(_) => panic!("{}: server did not close; have {:?}", self.uid, self.pending),
+                Err(_) => panic!(
+                    "{}: server did not close; have {:?}",
+                    self.uid, self.pending
+                ),
                 Ok(Ok(0)) | Ok(Err(_)) => return std::mem::take(&mut self.pending),
                 Ok(Ok(n)) => {
                     if let Ok(frames) = self.client.handle_bytes(&buf[..n]) {
@@ -288,7 +329,10 @@ pub async fn chat(server: &TestServer, a: &str, b: &str, rounds: usize) {
         assert_eq!(got, text);
         assert_eq!(r.message_id, ack.message_id);
         let reply = format!("{b}->{a} #{i}");
-        assert_eq!(ub.send_text(a, ChannelType::PERSON, &reply).await.reason, ReasonCode::SUCCESS);
+        assert_eq!(
+            ub.send_text(a, ChannelType::PERSON, &reply).await.reason,
+            ReasonCode::SUCCESS
+        );
         assert_eq!(ua.recv_text().await.1, reply);
     }
 }
