@@ -19,3 +19,6 @@ mod shared;
 pub use server::serve;
 pub use settings::{NetSettings, Transport};
 pub use shared::{Shared, SharedRef};
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,11 @@ use rand::RngCore;
 impl Session {
     /// Handles the first frame. Every refusal answers CONNACK with a reason and closes.
     pub(super) fn handle_connect(&mut self, c: Connect, now: Time, hub: &mut Hub) {
+        // Test builds only: a uid that panics, so the shell's isolation can be tested.
+        #[cfg(test)]
+        if c.uid == super::tests::PANIC_UID {
+            panic!("test-only panic for uid {}", c.uid);
+        }
         // Section 3: v = min(client, latest); ServerVersion only for clients above v3,
         // because older decoders (the v2 JS SDK) do not skip it.
         let version = c.version.min(LATEST_VERSION);

@@ -6,6 +6,9 @@ use crate::hub::HubConfig;
 use crate::proto::{ChannelType, DeviceFlag, Packet, Recv, Sub};
 use std::time::Duration;
 
+/// CONNECT with this uid panics inside the session (test builds only).
+pub(crate) const PANIC_UID: &str = "test-panic-in-connect";
+
 const T0: Time = Time::from_unix_millis(1_700_000_000_000);
 
 /// One simulated connection: the server's session and the client talking to it.
