@@ -17,4 +17,5 @@ pub mod hub;
 pub mod net;
 pub mod proto;
 pub mod session;
+pub mod targets;
 pub mod tls;

@@ -1,6 +1,7 @@
 //! Command-line interface: one enum of subcommands, one options file per subcommand; the
 //! work itself lives in the library.
 
+mod corpus;
 mod logging;
 mod serve;
 
@@ -22,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run the reference WuKongIM server (wkproto over TCP and TLS).
     Serve(serve::Serve),
+    /// Write the generated seed inputs (protocol transcripts, upstream frames, key files)
+    /// into the corpus directory.
+    SeedCorpus(corpus::SeedCorpus),
 }
 
 /// Parses the command line, runs the subcommand, maps its result to an exit code
@@ -34,6 +38,7 @@ pub(crate) fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve(s) => s.run(),
+        Command::SeedCorpus(c) => c.run(),
     };
     match result {
         Ok(code) => code,

@@ -108,6 +108,11 @@ impl Session {
         }
     }
 
+    /// Bytes held for an incomplete frame (bounded by max_frame + header + one read piece).
+    pub fn buffered_len(&self) -> usize {
+        self.inbuf.len()
+    }
+
     /// The stage the connection is in now.
     pub fn stage(&self) -> Stage {
         match &self.state {
