@@ -23,9 +23,11 @@ pub mod crypto;
 mod fixture;
 pub mod frame;
 pub mod keys;
+mod log_capture;
 mod outcome;
 pub mod proxy;
 pub mod seeds;
+pub mod session;
 
 pub use outcome::Outcome;
 
@@ -42,6 +44,8 @@ pub enum Target {
     Crypto,
     /// Raw key/certificate bytes.
     Keys,
+    /// A script of client actions over TLS.
+    Session,
 }
 
 impl Target {
@@ -62,6 +66,7 @@ impl Target {
             Target::Proxy => "proxy",
             Target::Crypto => "crypto",
             Target::Keys => "keys",
+            Target::Session => "session",
         }
     }
 
@@ -78,6 +83,7 @@ impl Target {
             Target::Proxy => proxy::run(data),
             Target::Crypto => crypto::run(data),
             Target::Keys => keys::run(data),
+            Target::Session => session::run(data),
         }
     }
 
@@ -88,6 +94,7 @@ impl Target {
             Target::Frame | Target::Proxy | Target::Keys => outcome::hexdump(data),
             Target::Codec => codec::describe(data),
             Target::Crypto => crypto::describe(data),
+            Target::Session => session::describe(data),
         }
     }
 }

@@ -40,6 +40,7 @@ pub fn seeds(target: Target) -> Vec<Vec<u8>> {
         Target::Proxy => proxy_seeds(),
         Target::Keys => key_seeds(),
         Target::Codec | Target::Crypto => random_seeds(target, 48),
+        Target::Session => random_seeds(target, 64),
     }
 }
 
