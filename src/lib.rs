@@ -12,6 +12,7 @@
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod gen;
 pub mod hub;
 pub mod net;
 pub mod proto;
