@@ -210,7 +210,7 @@ code_enum! {
 }
 
 code_enum! {
-    /// An extension type, used by `Extension::Raw` to send any body
+    /// An extension type, used by [`super::extension::Extension::Raw`] to send any body
     /// under any type, including known types with untyped bodies.
     pub enum ExtensionType {
         /// server_name.

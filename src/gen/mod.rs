@@ -13,10 +13,26 @@
 //!   wrong), and the one helper that writes prefixes.
 //! - [`codes`]: TLS code points (cipher suites, groups, signature schemes, versions,
 //!   extension types) as weighted enums with GREASE and `Other` escape hatches.
+//! - [`extension`]: the typed ClientHello extensions (SNI, ALPN, groups, key_share,
+//!   signature algorithms, supported_versions, PSK, early_data, cookie, padding, raw).
+//! - [`client_hello`]: [`ClientHelloModel`], a whole ClientHello handshake message, plus the
+//!   `well_formed_*` and [`tls12_cbc_only`] constructors used for seeds and tests.
+//! - [`records`]: [`RecordPlan`], how handshake bytes are cut into TLS records and damaged
+//!   (fragmentation, header overrides, inserted alerts/CCS/empty/oversized records,
+//!   truncation).
 //! - `pick` (private): weighted choices over an `Unstructured`.
 
+pub mod client_hello;
 pub mod codes;
+pub mod extension;
 pub mod length;
 mod pick;
+pub mod records;
+#[cfg(test)]
+mod testutil;
 
+pub use client_hello::{
+    tls12_cbc_only, well_formed_tls12, well_formed_tls13, ClientHelloModel, MAX_HELLO_LEN,
+};
 pub use length::LengthMode;
+pub use records::{ExtraRecord, RecordPlan};
