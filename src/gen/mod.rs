@@ -20,11 +20,14 @@
 //! - [`records`]: [`RecordPlan`], how handshake bytes are cut into TLS records and damaged
 //!   (fragmentation, header overrides, inserted alerts/CCS/empty/oversized records,
 //!   truncation).
+//! - [`flight`]: [`HandshakeInput`], the `handshake` fuzz target's input: a hello, its
+//!   record plan, and the records the client sends after it.
 //! - `pick` (private): weighted choices over an `Unstructured`.
 
 pub mod client_hello;
 pub mod codes;
 pub mod extension;
+pub mod flight;
 pub mod length;
 mod pick;
 pub mod records;
@@ -34,5 +37,6 @@ mod testutil;
 pub use client_hello::{
     tls12_cbc_only, well_formed_tls12, well_formed_tls13, ClientHelloModel, MAX_HELLO_LEN,
 };
+pub use flight::{HandshakeInput, LaterRecord};
 pub use length::LengthMode;
 pub use records::{ExtraRecord, RecordPlan};
