@@ -22,12 +22,15 @@ pub mod corpus;
 pub mod crypto;
 mod fixture;
 pub mod frame;
+pub mod handshake;
 pub mod keys;
 mod log_capture;
 mod outcome;
 pub mod proxy;
+pub mod records;
 pub mod seeds;
 pub mod session;
+mod tls_server;
 
 pub use outcome::Outcome;
 
@@ -46,6 +49,10 @@ pub enum Target {
     Keys,
     /// A script of client actions over TLS.
     Session,
+    /// Structured ClientHello and client flights.
+    Handshake,
+    /// Raw bytes into the TLS acceptor.
+    Records,
 }
 
 impl Target {
@@ -56,6 +63,9 @@ impl Target {
         Target::Proxy,
         Target::Crypto,
         Target::Keys,
+        Target::Session,
+        Target::Handshake,
+        Target::Records,
     ];
 
     /// The name used for directories and the fuzz binaries.
@@ -67,6 +77,8 @@ impl Target {
             Target::Crypto => "crypto",
             Target::Keys => "keys",
             Target::Session => "session",
+            Target::Handshake => "handshake",
+            Target::Records => "records",
         }
     }
 
@@ -84,6 +96,8 @@ impl Target {
             Target::Crypto => crypto::run(data),
             Target::Keys => keys::run(data),
             Target::Session => session::run(data),
+            Target::Handshake => handshake::run(data),
+            Target::Records => records::run(data),
         }
     }
 
@@ -91,7 +105,10 @@ impl Target {
     /// `repro` and readable regressions.
     pub fn describe(self, data: &[u8]) -> String {
         match self {
-            Target::Frame | Target::Proxy | Target::Keys => outcome::hexdump(data),
+            Target::Frame | Target::Proxy | Target::Keys | Target::Records => {
+                outcome::hexdump(data)
+            }
+            Target::Handshake => handshake::describe(data),
             Target::Codec => codec::describe(data),
             Target::Crypto => crypto::describe(data),
             Target::Session => session::describe(data),

@@ -40,7 +40,9 @@ pub fn seeds(target: Target) -> Vec<Vec<u8>> {
         Target::Proxy => proxy_seeds(),
         Target::Keys => key_seeds(),
         Target::Codec | Target::Crypto => random_seeds(target, 48),
-        Target::Session => random_seeds(target, 64),
+        Target::Session => session_seeds(),
+        Target::Records => record_seeds(),
+        Target::Handshake => handshake_seeds(),
     }
 }
 
@@ -175,6 +177,217 @@ fn key_seeds() -> Vec<Vec<u8>> {
     ]
 }
 
+/// First flights of well-formed TLS 1.3 and 1.2 clients, the CBC-only TLS 1.2 hello (the
+/// WuKongIM #127 trigger), and each cut into small records.
+fn record_seeds() -> Vec<Vec<u8>> {
+    use crate::gen::{tls12_cbc_only, well_formed_tls12, well_formed_tls13, RecordPlan};
+    let hellos = [
+        well_formed_tls13().encode(),
+        well_formed_tls12().encode(),
+        tls12_cbc_only().encode(),
+    ];
+    let mut out = Vec::new();
+    for h in &hellos {
+        out.push(RecordPlan::identity().apply(h));
+        out.push(RecordPlan::cut_at(vec![5u16, 40, 41, 200]).apply(h));
+    }
+    out
+}
+
+/// Inputs chosen from a deterministic random search so that each kind of case is present:
+/// modelled hellos the server answers and rejects, and real clients that complete TLS 1.2
+/// and 1.3 handshakes, with and without SNI, ALPN and resumption.
+fn handshake_seeds() -> Vec<Vec<u8>> {
+    use super::handshake::{run as run_handshake, HandshakeCase};
+    use arbitrary::{Arbitrary, Unstructured};
+    let mut rng = ChaCha20Rng::seed_from_u64(0x4853);
+    let mut wanted: std::collections::BTreeMap<String, Vec<u8>> = std::collections::BTreeMap::new();
+    for i in 0..3000usize {
+        let mut data = vec![0u8; 8 + (i % 64) * 8];
+        rng.fill_bytes(&mut data);
+        if i % 2 == 1 {
+            // Push the enum choice toward the real client half.
+            if let Some(b) = data.get_mut(..4) {
+                b.copy_from_slice(&[0xff; 4]);
+            }
+        }
+        let Ok(case) = HandshakeCase::arbitrary_take_rest(Unstructured::new(&data)) else {
+            continue;
+        };
+        let outcome = run_handshake(&data);
+        let key = match &case {
+            HandshakeCase::Model(_) => {
+                let answered = outcome.get("server_flights") > 0;
+                format!(
+                    "model answered={answered} alert={}",
+                    outcome.get("fatal_alerts") > 0
+                )
+            }
+            HandshakeCase::Real(r) => {
+                let done = outcome.get("handshakes_completed") > 0;
+                format!(
+                    "real tls13={} sni={} alpn={} resume={} done={done}",
+                    r.tls13, r.sni, r.alpn, r.resume
+                )
+            }
+        };
+        wanted.entry(key).or_insert(data);
+    }
+    let mut out: Vec<Vec<u8>> = wanted.into_values().collect();
+    out.push(Vec::new());
+    out
+}
+
+/// Hand-written scripts covering each feature, as bytes.
+fn session_seeds() -> Vec<Vec<u8>> {
+    use crate::gen::script::{Action as A, ClientSpec, Damage, Dest, KeyChoice, Script};
+    let spec = |uid: u8, version: u8, tls13: bool| ClientSpec {
+        uid,
+        device: 0,
+        version,
+        tls13,
+        key: KeyChoice::Valid,
+    };
+    let send = |slot: u8, to: Dest, text: &str| A::Send {
+        slot,
+        to,
+        text: text.as_bytes().to_vec(),
+        damage: Damage::None,
+    };
+    let mut scripts = Vec::new();
+    for version in MIN_VERSION..=LATEST_VERSION {
+        scripts.push(Script {
+            clients: vec![
+                spec(0, version, version % 2 == 0),
+                spec(1, version, version % 2 == 1),
+            ],
+            actions: vec![
+                send(0, Dest::Person(1), "hello"),
+                send(1, Dest::Person(0), "hi there"),
+                A::Ack { slot: 0, nth: 0 },
+                A::Ack { slot: 1, nth: 0 },
+                A::Ping { slot: 0 },
+            ],
+        });
+    }
+    scripts.push(Script {
+        clients: vec![spec(0, 4, true), spec(1, 3, false), spec(2, 2, true)],
+        actions: vec![
+            A::Sub {
+                slot: 0,
+                group: 0,
+                leave: false,
+            },
+            A::Sub {
+                slot: 1,
+                group: 0,
+                leave: false,
+            },
+            A::Sub {
+                slot: 2,
+                group: 0,
+                leave: false,
+            },
+            send(0, Dest::Group(0), "to the group"),
+            send(1, Dest::Group(0), "reply"),
+            A::Sub {
+                slot: 2,
+                group: 0,
+                leave: true,
+            },
+            send(2, Dest::Group(0), "not a member"),
+            send(0, Dest::Other(1), "unsupported channel type"),
+        ],
+    });
+    scripts.push(Script {
+        clients: vec![spec(0, 4, true), spec(1, 4, true)],
+        actions: vec![
+            A::Abrupt { slot: 1 },
+            send(0, Dest::Person(1), "while you were away"),
+            send(0, Dest::Person(1), "second"),
+            A::Connect {
+                slot: 1,
+                key: KeyChoice::Valid,
+            },
+            A::Ack { slot: 1, nth: 0 },
+            A::Connect {
+                slot: 1,
+                key: KeyChoice::Valid,
+            },
+        ],
+    });
+    scripts.push(Script {
+        clients: vec![spec(0, 4, true), spec(0, 4, false)],
+        actions: vec![
+            send(1, Dest::Person(0), "same uid, same device: kicked"),
+            A::Connect {
+                slot: 0,
+                key: KeyChoice::Valid,
+            },
+        ],
+    });
+    let damaged = |d: Damage| A::Send {
+        slot: 0,
+        to: Dest::Person(1),
+        text: b"damaged".to_vec(),
+        damage: d,
+    };
+    scripts.push(Script {
+        clients: vec![spec(0, 4, true), spec(1, 2, false)],
+        actions: vec![
+            damaged(Damage::MsgKey),
+            damaged(Damage::NotBase64),
+            damaged(Damage::BadLength),
+            damaged(Damage::BadPadding),
+            damaged(Damage::NoEncrypt),
+            send(0, Dest::Person(1), "still fine"),
+        ],
+    });
+    for key in [
+        KeyChoice::Empty,
+        KeyChoice::Short(20),
+        KeyChoice::Long,
+        KeyChoice::NotBase64,
+        KeyChoice::LowOrder(3),
+    ] {
+        scripts.push(Script {
+            clients: vec![
+                ClientSpec {
+                    key,
+                    ..spec(0, 4, true)
+                },
+                spec(1, 4, true),
+            ],
+            actions: vec![send(1, Dest::Person(0), "offline for a bad key")],
+        });
+    }
+    let mut raw = Vec::new();
+    for hexed in UPSTREAM_FRAMES {
+        raw.push(A::Raw {
+            slot: 0,
+            bytes: hex::decode(hexed).unwrap_or_default(),
+        });
+    }
+    scripts.push(Script {
+        clients: vec![spec(0, 4, true), spec(1, 4, true)],
+        actions: raw,
+    });
+    scripts.push(Script {
+        clients: vec![spec(0, 5, true), spec(1, 6, true)],
+        actions: vec![
+            A::KeyUpdate { slot: 0 },
+            send(0, Dest::Person(1), "after key update"),
+            A::Advance { steps: 100 },
+            A::Ping { slot: 1 },
+            A::Advance { steps: 1790 },
+            send(1, Dest::Person(0), "alive"),
+            A::CloseNotify { slot: 0 },
+            A::Advance { steps: 2000 },
+        ],
+    });
+    scripts.iter().map(Script::to_bytes).collect()
+}
+
 fn random_seeds(target: Target, n: usize) -> Vec<Vec<u8>> {
     let mut rng = ChaCha20Rng::seed_from_u64(target.name().bytes().map(u64::from).sum());
     (0..n)
@@ -204,6 +417,53 @@ mod tests {
                 "frame {i}: {bytes:02x?}"
             );
         }
+    }
+
+    #[test]
+    fn session_seeds_reach_the_application_layer() {
+        let seeds = session_seeds();
+        let outcomes: Vec<_> = seeds
+            .iter()
+            .map(|s| super::super::session::run(s))
+            .collect();
+        let logged_in = outcomes
+            .iter()
+            .filter(|o| o.get("connack_success") > 0)
+            .count();
+        let delivered = outcomes.iter().filter(|o| o.get("recv") > 0).count();
+        assert_eq!(logged_in, seeds.len(), "{outcomes:#?}");
+        assert!(
+            delivered * 2 >= seeds.len(),
+            "{delivered}/{}: {outcomes:#?}",
+            seeds.len()
+        );
+    }
+
+    #[test]
+    fn handshake_seeds_complete_handshakes_of_both_versions() {
+        let seeds = handshake_seeds();
+        let descriptions: Vec<String> = seeds
+            .iter()
+            .map(|s| super::super::handshake::describe(s))
+            .collect();
+        let completed: Vec<&String> = seeds
+            .iter()
+            .zip(&descriptions)
+            .filter(|(s, _)| super::super::handshake::run(s).get("handshakes_completed") > 0)
+            .map(|(_, d)| d)
+            .collect();
+        assert!(
+            completed.iter().any(|d| d.contains("tls13: true")),
+            "no TLS 1.3 completion"
+        );
+        assert!(
+            completed.iter().any(|d| d.contains("tls13: false")),
+            "no TLS 1.2 completion"
+        );
+        assert!(
+            completed.iter().any(|d| d.contains("resume: true")),
+            "no resumption"
+        );
     }
 
     #[test]
