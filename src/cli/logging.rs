@@ -1,7 +1,10 @@
-//! `tracing` set-up: RUST_LOG-style filtering, pretty or JSON output on stderr.
+//! `tracing` set-up: RUST_LOG-style filtering, pretty or JSON output on stderr, plus the
+//! fuzz targets' close-event capture (it only counts on threads running a target).
 
 use clap::{Args, ValueEnum};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub(crate) enum LogFormat {
@@ -26,12 +29,14 @@ pub(crate) fn init(args: &LogArgs) -> anyhow::Result<()> {
         Some(f) => EnvFilter::try_new(f)?,
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match args.log_format {
-        LogFormat::Pretty => builder.with_target(false).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match args.log_format {
+        LogFormat::Pretty => fmt.with_target(false).boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
     };
-    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(wkfuzz::targets::log_capture::layer())
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
 }

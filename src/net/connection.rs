@@ -80,7 +80,7 @@ pub(super) async fn run_connection(
         %transport,
         stage = %end.stage,
         reason = %end.reason,
-        alert = ?end.alert,
+        alert = %end.alert.map_or_else(|| "-".to_owned(), |a| a.to_string()),
         uid = end.uid.as_deref().unwrap_or(""),
         bytes_in = stats.bytes_in.load(Ordering::Relaxed),
         bytes_out = stats.bytes_out.load(Ordering::Relaxed),

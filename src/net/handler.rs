@@ -28,7 +28,7 @@ pub(crate) struct End {
     pub(crate) stage: Stage,
     pub(crate) reason: String,
     /// TLS alert sent, if the TLS layer failed.
-    pub(crate) alert: Option<rustls::AlertDescription>,
+    pub(crate) alert: Option<super::layer::SentAlert>,
     /// Client address from the PROXY header.
     pub(crate) proxied_peer: Option<SocketAddr>,
     /// Logged-in uid.
@@ -168,7 +168,7 @@ impl Handler {
                         let _ = self.write(stream, &mut wire_out).await;
                         let mut end = End::new(stage, e.to_string());
                         let super::layer::LayerError::Tls { alert, .. } = e;
-                        end.alert = alert;
+                        end.alert = Some(alert);
                         end.uid = session.as_ref().and_then(|s| s.uid().map(str::to_owned));
                         return end;
                     }

@@ -5,29 +5,46 @@
 use rustls::ServerConnection;
 use std::io::{self, Read, Write};
 
+/// The alert rustls queued for the peer when TLS failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SentAlert {
+    /// Nothing was sent.
+    None,
+    /// A plaintext alert (before the traffic keys are up: handshake failures).
+    Plain(rustls::AlertDescription),
+    /// An encrypted record (TLS 1.3 after the handshake): an alert whose description
+    /// only the peer can read.
+    Encrypted,
+}
+
+impl std::fmt::Display for SentAlert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SentAlert::None => f.write_str("none"),
+            SentAlert::Plain(a) => write!(f, "{a:?}"),
+            SentAlert::Encrypted => f.write_str("encrypted"),
+        }
+    }
+}
+
 /// Why the layer failed; the connection ends.
 #[derive(Debug)]
 pub enum LayerError {
-    /// TLS failed; `alert` is the alert rustls queued for the peer (already in the wire
-    /// output), if any.
+    /// TLS failed; `alert` is what rustls queued for the peer (already in the wire output).
     Tls {
         /// The rustls error.
         error: rustls::Error,
         /// The fatal alert sent to the peer.
-        alert: Option<rustls::AlertDescription>,
+        alert: SentAlert,
     },
 }
 
 impl std::fmt::Display for LayerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LayerError::Tls {
-                error,
-                alert: Some(a),
-            } => {
-                write!(f, "TLS error: {error} (sent alert {a:?})")
+            LayerError::Tls { error, alert } => {
+                write!(f, "TLS error: {error} (alert sent: {alert})")
             }
-            LayerError::Tls { error, alert: None } => write!(f, "TLS error: {error} (no alert)"),
         }
     }
 }
@@ -78,12 +95,20 @@ impl Layer {
             // internal buffer never fills.
             if let Err(e) = conn.read_tls(&mut data) {
                 let error = rustls::Error::General(format!("read_tls: {e}"));
-                return Err(LayerError::Tls { error, alert: None });
+                return Err(LayerError::Tls {
+                    error,
+                    alert: SentAlert::None,
+                });
             }
             if let Err(error) = conn.process_new_packets() {
                 let start = wire_out.len();
                 drain_tls(conn, wire_out);
-                let alert = wire_out.get(start..).and_then(find_alert);
+                let sent = wire_out.get(start..).unwrap_or_default();
+                let alert = match find_alert(sent) {
+                    Some(a) => SentAlert::Plain(a),
+                    None if sent.is_empty() => SentAlert::None,
+                    None => SentAlert::Encrypted,
+                };
                 return Err(LayerError::Tls { error, alert });
             }
             outcome.peer_closed |= drain_plaintext(conn, plain);

@@ -8,7 +8,8 @@ pub(crate) const CERT_PEM: &str = include_str!("data/fuzz-cert.pem");
 /// Its private key (PKCS#8 PEM).
 pub(crate) const KEY_PEM: &str = include_str!("data/fuzz-key.pem");
 
-/// The server config every TLS target uses, built by the same code as the server's.
+/// The server config every TLS target uses, built by the same code as the server's, with the
+/// seeded crypto provider (see `det_crypto`).
 ///
 /// # Panics
 /// If the committed fixture does not load (a build defect, not an input).
@@ -47,7 +48,7 @@ pub(crate) fn client_config(
     let mut roots = rustls::RootCertStore::empty();
     let cert = CertificateDer::from_pem_slice(CERT_PEM.as_bytes()).expect("fixture cert parses");
     roots.add(cert).expect("fixture cert is a valid root");
-    let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+    let config = rustls::ClientConfig::builder_with_provider(super::det_crypto::provider())
         .with_protocol_versions(versions)
         .expect("versions supported")
         .with_root_certificates(roots)

@@ -56,6 +56,7 @@ pub fn describe(data: &[u8]) -> String {
 /// # Panics
 /// When an oracle is violated.
 pub fn run(data: &[u8]) -> Outcome {
+    super::det_crypto::reset();
     match parse(data) {
         None => Outcome::new("input too short"),
         Some(HandshakeCase::Model(input)) => run_model(&input),

@@ -1,8 +1,15 @@
 //! Counts the session's "session closed" events per connection while a target runs, so a
 //! target can assert that every closed session logged exactly once.
+//!
+//! A thread-local subscriber (`with_default`) would be simplest, but tracing caches each
+//! callsite's interest globally, and with several threads coming and going that cache races
+//! (an event can be skipped). So the capture is a [`CaptureLayer`] in the *global*
+//! subscriber, which counts only on threads that asked for it. [`install`] sets it as the
+//! global subscriber when none is set; a program with its own subscriber (the CLI) adds
+//! [`layer`] to it.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
@@ -13,8 +20,14 @@ const CLOSE_MESSAGE: &str = "session closed";
 /// `conn` field value (e.g. `c3`) -> number of close events.
 pub(crate) type CloseEvents = BTreeMap<String, u32>;
 
-#[derive(Default)]
-struct CloseCounter(Arc<Mutex<CloseEvents>>);
+thread_local! {
+    /// `Some` while this thread is capturing.
+    static CAPTURE: RefCell<Option<CloseEvents>> = const { RefCell::new(None) };
+}
+
+/// Counts close events on capturing threads; does nothing elsewhere.
+#[derive(Debug, Default)]
+pub struct CaptureLayer;
 
 #[derive(Default)]
 struct Fields {
@@ -32,26 +45,48 @@ impl Visit for Fields {
     }
 }
 
-impl<S: tracing::Subscriber> Layer<S> for CloseCounter {
+impl<S: tracing::Subscriber> Layer<S> for CaptureLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        if !CAPTURE.with(|c| c.borrow().is_some()) {
+            return;
+        }
         let mut fields = Fields::default();
         event.record(&mut fields);
         if fields.message == CLOSE_MESSAGE {
-            if let Ok(mut map) = self.0.lock() {
-                *map.entry(fields.conn).or_insert(0) += 1;
-            }
+            CAPTURE.with(|c| {
+                if let Some(map) = c.borrow_mut().as_mut() {
+                    *map.entry(fields.conn).or_insert(0) += 1;
+                }
+            });
         }
     }
 }
 
-/// Runs `f` with close events counted on this thread.
-pub(crate) fn with_close_events<R>(f: impl FnOnce() -> R) -> (R, CloseEvents) {
-    let counts = Arc::new(Mutex::new(CloseEvents::new()));
+/// The capture layer with its own filter (the session's debug events only), for programs
+/// that build their own subscriber.
+pub fn layer<S>() -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     let filter = tracing_subscriber::filter::Targets::new()
         .with_target("wkfuzz::session", tracing::Level::DEBUG);
-    let subscriber =
-        tracing_subscriber::registry().with(CloseCounter(counts.clone()).with_filter(filter));
-    let result = tracing::subscriber::with_default(subscriber, f);
-    let events = counts.lock().map(|m| m.clone()).unwrap_or_default();
+    CaptureLayer.with_filter(filter)
+}
+
+/// Makes the capture layer the global subscriber unless one is already set.
+pub fn install() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ =
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer()));
+    });
+}
+
+/// Runs `f` with close events counted on this thread.
+pub(crate) fn with_close_events<R>(f: impl FnOnce() -> R) -> (R, CloseEvents) {
+    install();
+    CAPTURE.with(|c| *c.borrow_mut() = Some(CloseEvents::new()));
+    let result = f();
+    let events = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
     (result, events)
 }

@@ -20,11 +20,12 @@
 pub mod codec;
 pub mod corpus;
 pub mod crypto;
+mod det_crypto;
 mod fixture;
 pub mod frame;
 pub mod handshake;
 pub mod keys;
-mod log_capture;
+pub mod log_capture;
 mod outcome;
 pub mod proxy;
 pub mod records;
@@ -89,6 +90,7 @@ impl Target {
 
     /// Runs the target on `data`.
     pub fn run(self, data: &[u8]) -> Outcome {
+        det_crypto::reset();
         match self {
             Target::Frame => frame::run(data),
             Target::Codec => codec::run(data),

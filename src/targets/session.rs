@@ -80,6 +80,7 @@ pub fn run(data: &[u8]) -> Outcome {
 /// # Panics
 /// When an oracle is violated.
 pub fn run_script(script: &Script) -> Outcome {
+    super::det_crypto::reset();
     let (mut outcome, events) = with_close_events(|| {
         let mut world = World::new(script);
         for (slot, spec) in script.clients.iter().enumerate() {
@@ -507,8 +508,14 @@ impl World {
                         let _ = tls.read_tls(&mut wire_out.as_slice());
                         let _ = tls.process_new_packets();
                     }
-                    let crate::net::layer::LayerError::Tls { alert, .. } = e;
-                    assert!(alert.is_some(), "a TLS failure must send a fatal alert");
+                    let alert = match &e {
+                        crate::net::layer::LayerError::Tls { alert, .. } => *alert,
+                    };
+                    assert_ne!(
+                        alert,
+                        crate::net::layer::SentAlert::None,
+                        "a TLS failure must send a fatal alert: {e}"
+                    );
                     c.open = false;
                     match c.session.as_mut() {
                         Some(s) => s.handle_close(CloseReason::PeerClosed, &mut self.hub),

@@ -21,6 +21,19 @@ pub fn server_config(
     key: Arc<CertifiedKey>,
     alpn: Vec<Vec<u8>>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
+    server_config_with_provider(key, alpn, provider())
+}
+
+/// [`server_config`] with another crypto provider (the fuzz targets use a seeded one so a
+/// run is repeatable); everything else is identical.
+///
+/// # Errors
+/// As [`server_config`].
+pub fn server_config_with_provider(
+    key: Arc<CertifiedKey>,
+    alpn: Vec<Vec<u8>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     if let Some((index, proto)) = alpn
         .iter()
         .enumerate()
@@ -31,7 +44,7 @@ pub fn server_config(
             len: proto.len(),
         });
     }
-    let mut config = ServerConfig::builder_with_provider(provider())
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(TlsError::Config)?
         .with_no_client_auth()

@@ -33,7 +33,7 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::crypto::CryptoProvider;
 
-pub use config::{server_config, MAX_ALPN_PROTOCOL_LEN};
+pub use config::{server_config, server_config_with_provider, MAX_ALPN_PROTOCOL_LEN};
 pub use devcert::{generate_dev_cert, DEV_CERT_FILE, DEV_KEY_FILE};
 pub use error::TlsError;
 pub use keykind::KeyKind;
