@@ -1,5 +1,6 @@
 //! Shared by the end-to-end tests: an in-process server on loopback ports chosen at run
-//! time, real TLS clients speaking wkproto, and a capture of the server's log events.
+//! time (tcp, tls, ws, wss), real TLS and WebSocket clients speaking wkproto, and a capture
+//! of the server's log events.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -73,6 +74,8 @@ pub async fn wait_close_log(peer: SocketAddr) -> Vec<String> {
 pub struct TestServer {
     pub tcp: SocketAddr,
     pub tls: SocketAddr,
+    pub ws: SocketAddr,
+    pub wss: SocketAddr,
     /// The dev certificate clients trust.
     pub cert: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -92,20 +95,28 @@ impl TestServer {
         let loaded = wkfuzz::tls::load_certified_key(&files).unwrap();
         let tls = wkfuzz::tls::server_config(loaded.key, vec![]).unwrap();
         let shared = Arc::new(Shared::new(Hub::new(hub), settings, Some(tls)));
-        let tcp_l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let tls_l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (tcp, tls) = (tcp_l.local_addr().unwrap(), tls_l.local_addr().unwrap());
+        let mut listeners = Vec::new();
+        let mut addrs = Vec::new();
+        for transport in [
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Ws,
+            Transport::Wss,
+        ] {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addrs.push(l.local_addr().unwrap());
+            listeners.push((l, transport));
+        }
+        let (tcp, tls, ws, wss) = (addrs[0], addrs[1], addrs[2], addrs[3]);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(wkfuzz::net::serve(
-            vec![(tcp_l, Transport::Tcp), (tls_l, Transport::Tls)],
-            shared,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let task = tokio::spawn(wkfuzz::net::serve(listeners, shared, async move {
+            let _ = stopped.await;
+        }));
         TestServer {
             tcp,
             tls,
+            ws,
+            wss,
             cert: files.cert,
             stop: Some(stop),
             task: Some(task),
@@ -180,6 +191,13 @@ impl User {
             .unwrap()
             .unwrap();
         User::over(Box::new(tls), local, uid, version)
+    }
+
+    /// Opens a WebSocket connection, over TLS if `tls` (no CONNECT yet); every write is
+    /// one binary message.
+    pub async fn websocket(server: &TestServer, tls: bool, uid: &str, version: u8) -> User {
+        let (ws, local) = ws_connect(server, tls, "/").await;
+        User::over(Box::new(WsWire::new(ws)), local, uid, version)
     }
 
     /// Opens a plain TCP connection (no CONNECT yet).
@@ -334,5 +352,141 @@ pub async fn chat(server: &TestServer, a: &str, b: &str, rounds: usize) {
             ReasonCode::SUCCESS
         );
         assert_eq!(ua.recv_text().await.1, reply);
+    }
+}
+
+/// A WebSocket client over TCP or TLS.
+pub type WsStream = tokio_tungstenite::WebSocketStream<Box<dyn Wire>>;
+
+/// A TCP connection to `addr`, wrapped in TLS trusting the dev certificate if `tls`;
+/// returns it with its local address.
+pub async fn raw_connect(
+    server: &TestServer,
+    addr: SocketAddr,
+    tls: bool,
+) -> (Box<dyn Wire>, SocketAddr) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    if !tls {
+        return (Box::new(tcp), local);
+    }
+    let connector = tokio_rustls::TlsConnector::from(server.client_config());
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = tokio::time::timeout(WAIT, connector.connect(name, tcp))
+        .await
+        .unwrap()
+        .unwrap();
+    (Box::new(stream), local)
+}
+
+/// Upgrades a connection to the ws (or wss if `tls`) listener at `path`.
+pub async fn ws_connect(server: &TestServer, tls: bool, path: &str) -> (WsStream, SocketAddr) {
+    let addr = if tls { server.wss } else { server.ws };
+    let (stream, local) = raw_connect(server, addr, tls).await;
+    let url = format!("{}://localhost{path}", if tls { "wss" } else { "ws" });
+    let (ws, response) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, stream))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    (ws, local)
+}
+
+/// A WebSocket client as a byte stream: each write is one binary message, reads return
+/// the payloads of binary messages (other messages are skipped; close is end of stream).
+pub struct WsWire {
+    ws: WsStream,
+    /// Payload not yet read (`pos <= buf.len()`).
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl WsWire {
+    pub fn new(ws: WsStream) -> WsWire {
+        WsWire {
+            ws,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl AsyncRead for WsWire {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        out: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use futures_util::Stream;
+        use std::task::Poll;
+        use tokio_tungstenite::tungstenite::Message;
+        let this = self.get_mut();
+        loop {
+            if this.pos < this.buf.len() {
+                let n = out.remaining().min(this.buf.len() - this.pos);
+                out.put_slice(&this.buf[this.pos..this.pos + n]);
+                this.pos += n;
+                return Poll::Ready(Ok(()));
+            }
+            match std::pin::Pin::new(&mut this.ws).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) | Poll::Ready(Some(Ok(Message::Close(_)))) => {
+                    return Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Some(Ok(Message::Binary(b)))) => {
+                    this.buf = b.to_vec();
+                    this.pos = 0;
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Err(std::io::Error::other(e)));
+                }
+            }
+        }
+    }
+}
+
+impl AsyncWrite for WsWire {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use futures_util::Sink;
+        use std::task::Poll;
+        use tokio_tungstenite::tungstenite::Message;
+        let this = self.get_mut();
+        let mut sink = std::pin::Pin::new(&mut this.ws);
+        match sink.as_mut().poll_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(std::io::Error::other(e))),
+            Poll::Ready(Ok(())) => {}
+        }
+        let message = Message::Binary(buf.to_vec().into());
+        Poll::Ready(
+            sink.start_send(message)
+                .map(|()| buf.len())
+                .map_err(std::io::Error::other),
+        )
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use futures_util::Sink;
+        std::pin::Pin::new(&mut self.get_mut().ws)
+            .poll_flush(cx)
+            .map_err(std::io::Error::other)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use futures_util::Sink;
+        std::pin::Pin::new(&mut self.get_mut().ws)
+            .poll_close(cx)
+            .map_err(std::io::Error::other)
     }
 }
