@@ -304,84 +304,13 @@ async fn client_close_is_answered_and_logged_once() {
     server.shutdown().await;
 }
 
-/// Sends `request` to the ws (or wss) port over raw TCP (or TLS) and reads the answer to
-/// the end.
-async fn raw_upgrade(
-    server: &TestServer,
-    tls: bool,
-    request: &[u8],
-) -> (String, std::net::SocketAddr) {
-    let addr = if tls { server.wss } else { server.ws };
-    let (mut stream, local) = raw_connect(server, addr, tls).await;
-    stream.write_all(request).await.unwrap();
-    stream.flush().await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
-        .await
-        .expect("server closes after answering")
-        .expect("clean end (TLS close_notify)");
-    (String::from_utf8_lossy(&answer).into_owned(), local)
-}
-
 #[tokio::test]
 async fn bad_upgrades_get_rfc_answers_while_a_chat_goes_on() {
     let server = TestServer::start().await;
-    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
-    let cases: Vec<(String, u16, &str)> = vec![
-        (
-            format!("GET /wrong HTTP/1.1\r\nHost: localhost\r\n{upgrade}{key}\r\n"),
-            404,
-            "no WebSocket endpoint at \"/wrong\"",
-        ),
-        (
-            format!("GET / HTTP/1.1\r\nHost: localhost\r\n{upgrade}\r\n"),
-            400,
-            "missing Sec-WebSocket-Key",
-        ),
-        (
-            "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_owned(),
-            426,
-            "no Upgrade: websocket",
-        ),
-        (
-            "\u{1}\u{2}garbage\u{0}\r\n\r\n".to_owned(),
-            400,
-            "malformed HTTP request",
-        ),
-        (
-            format!("POST / HTTP/1.1\r\nHost: localhost\r\n{upgrade}{key}\r\n"),
-            405,
-            "is not GET",
-        ),
-    ];
-    let bad = async {
-        for tls in [false, true] {
-            for (request, status, reason) in &cases {
-                let (answer, local) = raw_upgrade(&server, tls, request.as_bytes()).await;
-                assert!(
-                    answer.starts_with(&format!("HTTP/1.1 {status} ")),
-                    "{request:?} got {answer:?}"
-                );
-                assert!(answer.contains(reason), "{answer}");
-                if *status == 426 {
-                    assert!(answer.contains("\r\nUpgrade: websocket\r\n"), "{answer}");
-                }
-                let lines = wait_close_log(local).await;
-                assert_eq!(lines.len(), 1, "{lines:?}");
-                let line = &lines[0];
-                let transport = if tls { "wss" } else { "ws" };
-                assert!(
-                    line.contains(&format!("transport={transport}"))
-                        && line.contains("stage=handshake")
-                        && line.contains(&format!("(HTTP {status})"))
-                        && line.contains(reason),
-                    "{line}"
-                );
-            }
-        }
-    };
-    tokio::join!(bad, chat(&server, "steady-a", "steady-b", 20));
+    tokio::join!(
+        assert_bad_upgrades(&server),
+        chat(&server, "steady-a", "steady-b", 20)
+    );
     server.shutdown().await;
 }
 

@@ -490,3 +490,81 @@ impl AsyncWrite for WsWire {
             .map_err(std::io::Error::other)
     }
 }
+
+/// Sends `request` to the ws (or wss) port over raw TCP (or TLS) and reads the answer to
+/// the end.
+pub async fn raw_upgrade(server: &TestServer, tls: bool, request: &[u8]) -> (String, SocketAddr) {
+    let addr = if tls { server.wss } else { server.ws };
+    let (mut stream, local) = raw_connect(server, addr, tls).await;
+    stream.write_all(request).await.unwrap();
+    stream.flush().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("server closes after answering")
+        .expect("clean end (TLS close_notify)");
+    (String::from_utf8_lossy(&answer).into_owned(), local)
+}
+
+/// Malformed upgrade requests: (request, HTTP status, words of the reason).
+pub fn bad_upgrades() -> Vec<(String, u16, &'static str)> {
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
+    vec![
+        (
+            format!("GET /wrong HTTP/1.1\r\nHost: localhost\r\n{upgrade}{key}\r\n"),
+            404,
+            "no WebSocket endpoint at \"/wrong\"",
+        ),
+        (
+            format!("GET / HTTP/1.1\r\nHost: localhost\r\n{upgrade}\r\n"),
+            400,
+            "missing Sec-WebSocket-Key",
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_owned(),
+            426,
+            "no Upgrade: websocket",
+        ),
+        (
+            "\u{1}\u{2}garbage\u{0}\r\n\r\n".to_owned(),
+            400,
+            "malformed HTTP request",
+        ),
+        (
+            format!("POST / HTTP/1.1\r\nHost: localhost\r\n{upgrade}{key}\r\n"),
+            405,
+            "is not GET",
+        ),
+    ]
+}
+
+/// Sends every [`bad_upgrades`] case over raw TCP to the ws port and over raw TLS to the
+/// wss port; checks each HTTP answer (RFC 6455 4.2.1 / RFC 9110) and its one log line.
+pub async fn assert_bad_upgrades(server: &TestServer) {
+    for tls in [false, true] {
+        for (request, status, reason) in bad_upgrades() {
+            let (answer, local) = raw_upgrade(server, tls, request.as_bytes()).await;
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status} ")),
+                "{request:?} got {answer:?}"
+            );
+            assert!(answer.contains(reason), "{answer}");
+            assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+            if status == 426 {
+                assert!(answer.contains("\r\nUpgrade: websocket\r\n"), "{answer}");
+            }
+            let lines = wait_close_log(local).await;
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            let line = &lines[0];
+            let transport = if tls { "wss" } else { "ws" };
+            assert!(
+                line.contains(&format!("transport={transport}"))
+                    && line.contains("stage=handshake")
+                    && line.contains(&format!("(HTTP {status})"))
+                    && line.contains(reason),
+                "{line}"
+            );
+        }
+    }
+}
