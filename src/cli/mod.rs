@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the reference WuKongIM server (wkproto over TCP and TLS).
+    /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
     Serve(serve::Serve),
 }
 

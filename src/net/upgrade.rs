@@ -82,15 +82,21 @@ impl Rejection {
     }
 
     /// The complete HTTP response: status line, headers, a one-line text body; the
-    /// connection closes after it (`Connection: close`).
+    /// connection closes after it (`Connection: close`, with `Upgrade` for a 426).
     pub fn response(&self) -> Vec<u8> {
         let body = format!("{}\n", self.detail);
         format!(
-            "HTTP/1.1 {} {}\r\n{}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            "HTTP/1.1 {} {}\r\n{}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n{}",
             self.status,
             reason_phrase(self.status),
             self.extra_headers,
             body.len(),
+            // A response that offers an upgrade names it in Connection too (RFC 9110 7.8).
+            if self.extra_headers.starts_with("Upgrade:") {
+                "Upgrade, close"
+            } else {
+                "close"
+            },
             body
         )
         .into_bytes()
@@ -175,7 +181,7 @@ fn check_request(req: &httparse::Request<'_, '_>, path: &str) -> Result<Vec<u8>,
             426,
             "not a WebSocket upgrade request (no Upgrade: websocket)",
         )
-        .with_headers("Upgrade: websocket\r\nConnection: Upgrade\r\n"));
+        .with_headers("Upgrade: websocket\r\n"));
     }
     if !has_token(req, "connection", "upgrade") {
         return Err(Rejection::new(400, "Connection header lacks \"upgrade\""));
@@ -192,7 +198,7 @@ fn check_request(req: &httparse::Request<'_, '_>, path: &str) -> Result<Vec<u8>,
         Some(_) => {
             return Err(
                 Rejection::new(426, "unsupported Sec-WebSocket-Version (only 13)")
-                    .with_headers("Sec-WebSocket-Version: 13\r\n"),
+                    .with_headers("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"),
             )
         }
     }
@@ -367,6 +373,11 @@ mod tests {
         let r = rejected(&request("/", ""), "/");
         let text = String::from_utf8(r.response()).unwrap();
         assert!(text.contains("\r\nUpgrade: websocket\r\n"), "{text}");
+        assert_eq!(text.matches("Connection:").count(), 1, "{text}");
+        assert!(
+            text.contains("\r\nConnection: Upgrade, close\r\n"),
+            "{text}"
+        );
         let headers = format!("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 7\r\n");
         let text = String::from_utf8(rejected(&request("/", &headers), "/").response()).unwrap();
         assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"), "{text}");

@@ -573,4 +573,60 @@ mod tests {
         layer.write_plain(&[0x80], &mut again);
         assert!(again.is_empty());
     }
+
+    /// Deterministic xorshift, so a failure replays.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n.max(1) as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mutated_streams_in_random_chunks_never_panic_and_stay_bounded() {
+        let mut valid = UPGRADE.to_vec();
+        valid.extend(client_frame(true, 2, &[0x70; 40]));
+        valid.extend(client_frame(false, 2, b"ab"));
+        valid.extend(client_frame(true, 9, b"p"));
+        valid.extend(client_frame(true, 0, b"cd"));
+        valid.extend(client_frame(true, 8, &[0x03, 0xe8]));
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..5_000 {
+            let mut wire = valid.clone();
+            for _ in 0..=rng.below(4) {
+                let at = rng.below(wire.len());
+                let byte = (rng.below(256)) as u8;
+                match rng.below(4) {
+                    0 => wire.truncate(at),
+                    1 => wire.insert(at, byte),
+                    2 if at < wire.len() => wire[at] = byte,
+                    _ => wire.extend(std::iter::repeat_n(byte, rng.below(300))),
+                }
+            }
+            let mut layer = WsLayer::new(Layer::Plain, WsConfig::new("/", 100));
+            let (mut plain, mut out) = (Vec::new(), Vec::new());
+            let mut rest = &wire[..];
+            while !rest.is_empty() {
+                let n = 1 + rng.below(rest.len().min(64));
+                let (chunk, tail) = rest.split_at(n);
+                rest = tail;
+                if layer.handle_wire(chunk, &mut plain, &mut out).is_err() {
+                    // Failed: the answer is out, and the layer stays closed.
+                    assert!(
+                        out.starts_with(b"HTTP/1.1 ") || out.contains(&0x88),
+                        "{out:?}"
+                    );
+                    let mut more = Vec::new();
+                    assert!(layer.handle_wire(tail, &mut plain, &mut more).is_ok());
+                    assert!(more.is_empty());
+                    break;
+                }
+            }
+            assert!(plain.len() <= wire.len());
+            assert!(out.len() <= 4096, "{} bytes answered", out.len());
+        }
+    }
 }

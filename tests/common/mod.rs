@@ -550,7 +550,12 @@ pub async fn assert_bad_upgrades(server: &TestServer) {
                 "{request:?} got {answer:?}"
             );
             assert!(answer.contains(reason), "{answer}");
-            assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+            let connection = if status == 426 {
+                "\r\nConnection: Upgrade, close\r\n"
+            } else {
+                "\r\nConnection: close\r\n"
+            };
+            assert!(answer.contains(connection), "{answer}");
             if status == 426 {
                 assert!(answer.contains("\r\nUpgrade: websocket\r\n"), "{answer}");
             }
