@@ -5,6 +5,9 @@
 //! [server]
 //! tcp = "127.0.0.1:5100"      # "off" disables a listener
 //! tls = "127.0.0.1:5110"
+//! ws = "127.0.0.1:5200"
+//! wss = "127.0.0.1:5210"      # shares the TLS certificate
+//! ws_path = "/"               # "*" accepts any path
 //! cert = "cert.pem"            # relative paths are relative to this file
 //! key = "key.pem"
 //! proxy_protocol = false
@@ -48,6 +51,12 @@ pub struct ServerSection {
     pub tcp: Option<String>,
     /// TLS listen address or "off".
     pub tls: Option<String>,
+    /// WebSocket listen address or "off".
+    pub ws: Option<String>,
+    /// WebSocket-over-TLS listen address or "off".
+    pub wss: Option<String>,
+    /// Request path the WebSocket listeners upgrade ("*" for any).
+    pub ws_path: Option<String>,
     /// PEM certificate chain.
     pub cert: Option<PathBuf>,
     /// PEM private key.
@@ -123,11 +132,13 @@ mod tests {
         let path = dir.path().join("wkfuzz.toml");
         std::fs::write(
             &path,
-            "[server]\ntcp = \"off\"\ncert = \"c.pem\"\nmax_frame = 4096\n[auth]\nu1 = \"t1\"\n[groups]\ng1 = [\"u1\", \"u2\"]\n",
+            "[server]\ntcp = \"off\"\nwss = \"127.0.0.1:0\"\nws_path = \"/im\"\ncert = \"c.pem\"\nmax_frame = 4096\n[auth]\nu1 = \"t1\"\n[groups]\ng1 = [\"u1\", \"u2\"]\n",
         )
         .unwrap();
         let cfg = ConfigFile::load(&path).unwrap();
         assert_eq!(cfg.server.tcp.as_deref(), Some("off"));
+        assert_eq!(cfg.server.wss.as_deref(), Some("127.0.0.1:0"));
+        assert_eq!(cfg.server.ws_path.as_deref(), Some("/im"));
         assert_eq!(cfg.server.cert, Some(dir.path().join("c.pem")));
         assert_eq!(cfg.server.max_frame, Some(4096));
         assert_eq!(cfg.auth.unwrap().get("u1").map(String::as_str), Some("t1"));

@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the reference WuKongIM server (wkproto over TCP and TLS).
+    /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
     Serve(serve::Serve),
     /// Write the generated seed inputs (protocol transcripts, upstream frames, key files)
     /// into the corpus directory.

@@ -21,6 +21,17 @@ pub(crate) struct Serve {
     /// TLS wkproto listen address, or "off" [default: 127.0.0.1:5110]
     #[arg(long, value_name = "ADDR")]
     tls: Option<String>,
+    /// WebSocket (ws://) listen address, or "off" [default: 127.0.0.1:5200]
+    #[arg(long, value_name = "ADDR")]
+    ws: Option<String>,
+    /// WebSocket over TLS (wss://) listen address, or "off"; it uses the TLS certificate
+    /// [default: 127.0.0.1:5210]
+    #[arg(long, value_name = "ADDR")]
+    wss: Option<String>,
+    /// Request path the ws/wss listeners upgrade; others get 404 ("*": any path, as
+    /// upstream WuKongIM) [default: /]
+    #[arg(long, value_name = "PATH")]
+    ws_path: Option<String>,
     /// PEM certificate chain for TLS; without it a self-signed dev certificate is made.
     #[arg(long, value_name = "FILE", requires = "key")]
     cert: Option<PathBuf>,
@@ -43,7 +54,7 @@ pub(crate) struct Serve {
     /// Seconds a logged-in connection may stay silent (PING keeps it alive) [default: 180]
     #[arg(long, value_name = "SECS")]
     idle_timeout: Option<u64>,
-    /// Seconds for the PROXY header and TLS handshake [default: 10]
+    /// Seconds for the PROXY header, TLS handshake and WebSocket upgrade [default: 10]
     #[arg(long, value_name = "SECS")]
     handshake_timeout: Option<u64>,
     /// ALPN protocol to offer (repeatable); none by default.
@@ -79,8 +90,16 @@ impl Serve {
         let server = &file.server;
         let tcp = listen_addr(&self.tcp, &server.tcp, "127.0.0.1:5100")?;
         let tls_addr = listen_addr(&self.tls, &server.tls, "127.0.0.1:5110")?;
-        if tcp.is_none() && tls_addr.is_none() {
-            bail!("both listeners are off; nothing to serve");
+        let ws = listen_addr(&self.ws, &server.ws, "127.0.0.1:5200")?;
+        let wss = listen_addr(&self.wss, &server.wss, "127.0.0.1:5210")?;
+        let listen = [
+            (tcp, Transport::Tcp),
+            (tls_addr, Transport::Tls),
+            (ws, Transport::Ws),
+            (wss, Transport::Wss),
+        ];
+        if listen.iter().all(|(addr, _)| addr.is_none()) {
+            bail!("every listener is off; nothing to serve");
         }
 
         let mut settings = NetSettings::default();
@@ -100,10 +119,17 @@ impl Serve {
         if let Some(s) = self.handshake_timeout.or(server.handshake_timeout_secs) {
             settings.handshake_timeout = Duration::from_secs(s);
         }
+        if let Some(p) = self.ws_path.clone().or(server.ws_path.clone()) {
+            if p != wkfuzz::net::upgrade::ANY_PATH && !p.starts_with('/') {
+                bail!("--ws-path must start with '/' (or be \"*\"), got {p:?}");
+            }
+            settings.ws_path = p;
+        }
 
-        let tls_config = match tls_addr {
-            None => None,
-            Some(_) => Some(self.tls_config(&file)?),
+        // The TLS and WSS listeners share one ServerConfig.
+        let tls_config = match (tls_addr, wss) {
+            (None, None) => None,
+            _ => Some(self.tls_config(&file)?),
         };
 
         let mut seed = [0u8; 32];
@@ -122,7 +148,7 @@ impl Serve {
             .build()?;
         runtime.block_on(async move {
             let mut listeners = Vec::new();
-            for (addr, transport) in [(tcp, Transport::Tcp), (tls_addr, Transport::Tls)] {
+            for (addr, transport) in listen {
                 let Some(addr) = addr else { continue };
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await

@@ -8,7 +8,8 @@
 use super::connection::ConnStats;
 use super::layer::Layer;
 use super::proxy::parse_proxy_header;
-use super::{clock, SharedRef, Transport};
+use super::ws::{WsConfig, WsLayer};
+use super::{clock, Shared, SharedRef, Transport};
 use crate::hub::ConnId;
 use crate::session::{CloseReason, Session, Stage};
 use std::net::SocketAddr;
@@ -21,6 +22,33 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 /// Size of one socket read.
 const READ_BUF: usize = 16 * 1024;
+
+/// Longest wait for the peer to close after a layer failure was answered.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Most bytes read and dropped while lingering.
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// The byte layer a connection on `transport` starts with.
+fn new_layer(transport: Transport, shared: &Shared) -> Result<Layer, String> {
+    let tls = || match &shared.tls {
+        Some(cfg) => rustls::ServerConnection::new(cfg.clone())
+            .map(|c| Layer::Tls(Box::new(c)))
+            .map_err(|e| format!("TLS setup: {e}")),
+        None => Err(format!("{transport} listener without TLS config")),
+    };
+    let ws = |inner| {
+        let settings = &shared.settings;
+        let config = WsConfig::new(&settings.ws_path, settings.session.max_frame);
+        Layer::Ws(Box::new(WsLayer::new(inner, config)))
+    };
+    Ok(match transport {
+        Transport::Tcp => Layer::Plain,
+        Transport::Tls => tls()?,
+        Transport::Ws => ws(Layer::Plain),
+        Transport::Wss => ws(tls()?),
+    })
+}
 
 /// How a connection ended.
 #[derive(Debug)]
@@ -140,15 +168,9 @@ impl Handler {
     ) -> End {
         let shared = self.shared.clone();
         let settings = &shared.settings;
-        let mut layer = match (self.transport, &shared.tls) {
-            (Transport::Tcp, _) => Layer::Plain,
-            (Transport::Tls, Some(cfg)) => match rustls::ServerConnection::new(cfg.clone()) {
-                Ok(c) => Layer::Tls(Box::new(c)),
-                Err(e) => return End::new(Stage::Handshake, format!("TLS setup: {e}")),
-            },
-            (Transport::Tls, None) => {
-                return End::new(Stage::Handshake, "TLS listener without TLS config".into())
-            }
+        let mut layer = match new_layer(self.transport, &shared) {
+            Ok(layer) => layer,
+            Err(reason) => return End::new(Stage::Handshake, reason),
         };
         let mut session: Option<Session> = None;
         let mut plain_in = Vec::new();
@@ -165,10 +187,14 @@ impl Handler {
                     Ok(o) => peer_closed |= o.peer_closed,
                     Err(e) => {
                         let stage = session.as_ref().map_or(Stage::Handshake, Session::stage);
-                        let _ = self.write(stream, &mut wire_out).await;
+                        if let Some(s) = session.as_mut() {
+                            shared.with_hub(|hub| s.handle_close(CloseReason::PeerClosed, hub));
+                        }
+                        if self.write(stream, &mut wire_out).await.is_ok() {
+                            self.linger(stream).await;
+                        }
                         let mut end = End::new(stage, e.to_string());
-                        let super::layer::LayerError::Tls { alert, .. } = e;
-                        end.alert = Some(alert);
+                        end.alert = e.alert();
                         end.uid = session.as_ref().and_then(|s| s.uid().map(str::to_owned));
                         return end;
                     }
@@ -255,6 +281,26 @@ impl Handler {
                     None => return End::new(Stage::Handshake, "handshake timeout".into()),
                     Some(s) => shared.with_hub(|hub| s.handle_timeout(clock::now(), hub)),
                 },
+            }
+        }
+    }
+
+    /// After the layer failed and its answer (alert, HTTP error, close frame) was written:
+    /// half-closes and reads (and drops) what the peer still sends, for at most
+    /// [`LINGER_TIME`] and [`LINGER_BYTES`], so that closing a socket with unread input
+    /// does not reset the connection and destroy the answer before the peer reads it.
+    async fn linger(&self, stream: &mut TcpStream) {
+        let _ = stream.shutdown().await;
+        let mut buf = [0u8; 4096];
+        let mut left = LINGER_BYTES;
+        let deadline = Instant::now() + LINGER_TIME;
+        while left > 0 {
+            match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => {
+                    self.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                    left = left.saturating_sub(n);
+                }
+                _ => break,
             }
         }
     }

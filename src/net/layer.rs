@@ -1,7 +1,9 @@
-//! The byte layer between the socket and the session: nothing (plain TCP) or a rustls
-//! `ServerConnection`. Sans-IO like the session: wire bytes in, plaintext out, and back.
-//! The tokio handler and the fuzz targets drive the same code.
+//! The byte layer between the socket and the session: nothing (plain TCP), a rustls
+//! `ServerConnection`, or WebSocket over either ([`super::ws::WsLayer`]). Sans-IO like the
+//! session: wire bytes in, plaintext out, and back. The tokio handler and the fuzz targets
+//! drive the same code.
 
+use super::ws::{WsError, WsLayer};
 use rustls::ServerConnection;
 use std::io::{self, Read, Write};
 
@@ -37,6 +39,19 @@ pub enum LayerError {
         /// The fatal alert sent to the peer.
         alert: SentAlert,
     },
+    /// The WebSocket upgrade was refused or the WebSocket protocol was broken; the HTTP
+    /// response or close frame is already in the wire output.
+    WebSocket(WsError),
+}
+
+impl LayerError {
+    /// The TLS alert sent, if this is a TLS failure.
+    pub fn alert(&self) -> Option<SentAlert> {
+        match self {
+            LayerError::Tls { alert, .. } => Some(*alert),
+            LayerError::WebSocket(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Display for LayerError {
@@ -45,6 +60,7 @@ impl std::fmt::Display for LayerError {
             LayerError::Tls { error, alert } => {
                 write!(f, "TLS error: {error} (alert sent: {alert})")
             }
+            LayerError::WebSocket(e) => e.fmt(f),
         }
     }
 }
@@ -52,30 +68,37 @@ impl std::fmt::Display for LayerError {
 /// What the peer's bytes amounted to.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ReadOutcome {
-    /// The peer closed its side cleanly (TLS close_notify).
+    /// The peer closed its side cleanly (TLS close_notify, WebSocket close frame).
     pub peer_closed: bool,
 }
 
-/// Plain TCP or TLS.
+/// Plain TCP, TLS, or WebSocket over one of them.
 #[derive(Debug)]
 pub enum Layer {
     /// Bytes pass through unchanged.
     Plain,
     /// rustls server side.
     Tls(Box<ServerConnection>),
+    /// WebSocket (server side) over an inner `Plain` (ws) or `Tls` (wss) layer.
+    Ws(Box<WsLayer>),
 }
 
 impl Layer {
-    /// Whether a TLS handshake is still in progress.
+    /// Whether a TLS handshake or WebSocket upgrade is still in progress (no session yet).
     pub fn is_handshaking(&self) -> bool {
         match self {
             Layer::Plain => false,
             Layer::Tls(c) => c.is_handshaking(),
+            Layer::Ws(w) => w.is_handshaking(),
         }
     }
 
-    /// Feeds wire bytes; appends decrypted application data to `plain`. On a TLS error the
-    /// alert rustls wants to send is appended to `wire_out`.
+    /// Feeds wire bytes; appends decrypted application data to `plain` and anything the
+    /// layer answers by itself (TLS handshake, WebSocket 101 and pongs) to `wire_out`.
+    ///
+    /// # Errors
+    /// The layer failed and the connection must end; what the peer should get (TLS alert,
+    /// HTTP error, WebSocket close frame) is already in `wire_out`.
     pub fn handle_wire(
         &mut self,
         mut data: &[u8],
@@ -88,6 +111,7 @@ impl Layer {
                 return Ok(ReadOutcome::default());
             }
             Layer::Tls(c) => c,
+            Layer::Ws(w) => return w.handle_wire(data, plain, wire_out),
         };
         let mut outcome = ReadOutcome::default();
         while !data.is_empty() {
@@ -117,7 +141,8 @@ impl Layer {
     }
 
     /// Encrypts `plain` (as far as the TLS state allows: before the handshake completes
-    /// rustls buffers it) and appends every pending wire byte to `wire_out`.
+    /// rustls buffers it; WebSocket frames it) and appends every pending wire byte to
+    /// `wire_out`.
     pub fn write_plain(&mut self, mut plain: &[u8], wire_out: &mut Vec<u8>) {
         let conn = match self {
             Layer::Plain => {
@@ -125,6 +150,7 @@ impl Layer {
                 return;
             }
             Layer::Tls(c) => c,
+            Layer::Ws(w) => return w.write_plain(plain, wire_out),
         };
         while !plain.is_empty() {
             let n = conn.writer().write(plain).unwrap_or(0);
@@ -137,11 +163,16 @@ impl Layer {
         drain_tls(conn, wire_out);
     }
 
-    /// Queues a TLS close_notify (nothing for plain TCP) and appends it to `wire_out`.
+    /// Queues a WebSocket close frame and a TLS close_notify, as they apply (nothing for
+    /// plain TCP), and appends them to `wire_out`.
     pub fn close(&mut self, wire_out: &mut Vec<u8>) {
-        if let Layer::Tls(c) = self {
-            c.send_close_notify();
-            drain_tls(c, wire_out);
+        match self {
+            Layer::Plain => {}
+            Layer::Tls(c) => {
+                c.send_close_notify();
+                drain_tls(c, wire_out);
+            }
+            Layer::Ws(w) => w.close(wire_out),
         }
     }
 }

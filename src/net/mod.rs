@@ -1,5 +1,5 @@
-//! The tokio shell: listeners, PROXY header, TLS, limits, timeouts, per-connection
-//! isolation and shutdown, around the sans-IO session and hub.
+//! The tokio shell: listeners (tcp, tls, ws, wss), PROXY header, TLS, WebSocket, limits,
+//! timeouts, per-connection isolation and shutdown, around the sans-IO session and hub.
 //!
 //! Layout (after mini-redis): [`server::serve`] runs one [`listener::accept_loop`] per
 //! listening socket; each accepted socket gets [`connection::run_connection`], which runs a
@@ -15,6 +15,8 @@ pub mod proxy;
 mod server;
 mod settings;
 mod shared;
+pub mod upgrade;
+pub mod ws;
 
 pub use server::serve;
 pub use settings::{NetSettings, Transport};

@@ -10,6 +10,10 @@ pub enum Transport {
     Tcp,
     /// wkproto over TLS over TCP.
     Tls,
+    /// wkproto in binary WebSocket messages over TCP.
+    Ws,
+    /// wkproto in binary WebSocket messages over TLS (the TLS listener's config).
+    Wss,
 }
 
 impl std::fmt::Display for Transport {
@@ -17,6 +21,8 @@ impl std::fmt::Display for Transport {
         f.write_str(match self {
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
         })
     }
 }
@@ -28,12 +34,15 @@ pub struct NetSettings {
     pub session: SessionConfig,
     /// Open connections across all listeners; more wait in the kernel's accept queue.
     pub max_connections: usize,
-    /// PROXY header + TLS handshake must finish within this.
+    /// PROXY header + TLS handshake + WebSocket upgrade must finish within this.
     pub handshake_timeout: Duration,
     /// A write that cannot complete within this marks a slow reader.
     pub write_timeout: Duration,
     /// Expect a PROXY v1/v2 header before anything else.
     pub proxy_protocol: bool,
+    /// The request path the WebSocket listeners upgrade (`*` for any); see
+    /// [`super::upgrade`].
+    pub ws_path: String,
 }
 
 impl Default for NetSettings {
@@ -44,6 +53,7 @@ impl Default for NetSettings {
             handshake_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             proxy_protocol: false,
+            ws_path: "/".to_owned(),
         }
     }
 }

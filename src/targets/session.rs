@@ -508,9 +508,7 @@ impl World {
                         let _ = tls.read_tls(&mut wire_out.as_slice());
                         let _ = tls.process_new_packets();
                     }
-                    let alert = match &e {
-                        crate::net::layer::LayerError::Tls { alert, .. } => *alert,
-                    };
+                    let alert = e.alert().unwrap_or(crate::net::layer::SentAlert::None);
                     assert_ne!(
                         alert,
                         crate::net::layer::SentAlert::None,

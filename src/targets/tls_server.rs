@@ -57,6 +57,9 @@ pub(crate) fn feed(layer: &mut Layer, bytes: &[u8], outcome: &mut Outcome) -> Op
             outcome.verdict = format!("rejected: {error} (alert {alert})");
             None
         }
+        Err(e @ LayerError::WebSocket(_)) => {
+            panic!("a TLS layer failed with a WebSocket error: {e}")
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Shared by the end-to-end tests: an in-process server on loopback ports chosen at run
-//! time, real TLS clients speaking wkproto, and a capture of the server's log events.
+//! time (tcp, tls, ws, wss), real TLS and WebSocket clients speaking wkproto, and a capture
+//! of the server's log events.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -73,6 +74,8 @@ pub async fn wait_close_log(peer: SocketAddr) -> Vec<String> {
 pub struct TestServer {
     pub tcp: SocketAddr,
     pub tls: SocketAddr,
+    pub ws: SocketAddr,
+    pub wss: SocketAddr,
     /// The dev certificate clients trust.
     pub cert: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -92,20 +95,28 @@ impl TestServer {
         let loaded = wkfuzz::tls::load_certified_key(&files).unwrap();
         let tls = wkfuzz::tls::server_config(loaded.key, vec![]).unwrap();
         let shared = Arc::new(Shared::new(Hub::new(hub), settings, Some(tls)));
-        let tcp_l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let tls_l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (tcp, tls) = (tcp_l.local_addr().unwrap(), tls_l.local_addr().unwrap());
+        let mut listeners = Vec::new();
+        let mut addrs = Vec::new();
+        for transport in [
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Ws,
+            Transport::Wss,
+        ] {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addrs.push(l.local_addr().unwrap());
+            listeners.push((l, transport));
+        }
+        let (tcp, tls, ws, wss) = (addrs[0], addrs[1], addrs[2], addrs[3]);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(wkfuzz::net::serve(
-            vec![(tcp_l, Transport::Tcp), (tls_l, Transport::Tls)],
-            shared,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let task = tokio::spawn(wkfuzz::net::serve(listeners, shared, async move {
+            let _ = stopped.await;
+        }));
         TestServer {
             tcp,
             tls,
+            ws,
+            wss,
             cert: files.cert,
             stop: Some(stop),
             task: Some(task),
@@ -180,6 +191,13 @@ impl User {
             .unwrap()
             .unwrap();
         User::over(Box::new(tls), local, uid, version)
+    }
+
+    /// Opens a WebSocket connection, over TLS if `tls` (no CONNECT yet); every write is
+    /// one binary message.
+    pub async fn websocket(server: &TestServer, tls: bool, uid: &str, version: u8) -> User {
+        let (ws, local) = ws_connect(server, tls, "/").await;
+        User::over(Box::new(WsWire::new(ws)), local, uid, version)
     }
 
     /// Opens a plain TCP connection (no CONNECT yet).
@@ -334,5 +352,224 @@ pub async fn chat(server: &TestServer, a: &str, b: &str, rounds: usize) {
             ReasonCode::SUCCESS
         );
         assert_eq!(ua.recv_text().await.1, reply);
+    }
+}
+
+/// A WebSocket client over TCP or TLS.
+pub type WsStream = tokio_tungstenite::WebSocketStream<Box<dyn Wire>>;
+
+/// A TCP connection to `addr`, wrapped in TLS trusting the dev certificate if `tls`;
+/// returns it with its local address.
+pub async fn raw_connect(
+    server: &TestServer,
+    addr: SocketAddr,
+    tls: bool,
+) -> (Box<dyn Wire>, SocketAddr) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    if !tls {
+        return (Box::new(tcp), local);
+    }
+    let connector = tokio_rustls::TlsConnector::from(server.client_config());
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = tokio::time::timeout(WAIT, connector.connect(name, tcp))
+        .await
+        .unwrap()
+        .unwrap();
+    (Box::new(stream), local)
+}
+
+/// Upgrades a connection to the ws (or wss if `tls`) listener at `path`.
+pub async fn ws_connect(server: &TestServer, tls: bool, path: &str) -> (WsStream, SocketAddr) {
+    let addr = if tls { server.wss } else { server.ws };
+    let (stream, local) = raw_connect(server, addr, tls).await;
+    let url = format!("{}://localhost{path}", if tls { "wss" } else { "ws" });
+    let (ws, response) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, stream))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    (ws, local)
+}
+
+/// A WebSocket client as a byte stream: each write is one binary message, reads return
+/// the payloads of binary messages (other messages are skipped; close is end of stream).
+pub struct WsWire {
+    ws: WsStream,
+    /// Payload not yet read (`pos <= buf.len()`).
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl WsWire {
+    pub fn new(ws: WsStream) -> WsWire {
+        WsWire {
+            ws,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl AsyncRead for WsWire {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        out: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use futures_util::Stream;
+        use std::task::Poll;
+        use tokio_tungstenite::tungstenite::Message;
+        let this = self.get_mut();
+        loop {
+            if this.pos < this.buf.len() {
+                let n = out.remaining().min(this.buf.len() - this.pos);
+                out.put_slice(&this.buf[this.pos..this.pos + n]);
+                this.pos += n;
+                return Poll::Ready(Ok(()));
+            }
+            match std::pin::Pin::new(&mut this.ws).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) | Poll::Ready(Some(Ok(Message::Close(_)))) => {
+                    return Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Some(Ok(Message::Binary(b)))) => {
+                    this.buf = b.to_vec();
+                    this.pos = 0;
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Err(std::io::Error::other(e)));
+                }
+            }
+        }
+    }
+}
+
+impl AsyncWrite for WsWire {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use futures_util::Sink;
+        use std::task::Poll;
+        use tokio_tungstenite::tungstenite::Message;
+        let this = self.get_mut();
+        let mut sink = std::pin::Pin::new(&mut this.ws);
+        match sink.as_mut().poll_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(std::io::Error::other(e))),
+            Poll::Ready(Ok(())) => {}
+        }
+        let message = Message::Binary(buf.to_vec().into());
+        Poll::Ready(
+            sink.start_send(message)
+                .map(|()| buf.len())
+                .map_err(std::io::Error::other),
+        )
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use futures_util::Sink;
+        std::pin::Pin::new(&mut self.get_mut().ws)
+            .poll_flush(cx)
+            .map_err(std::io::Error::other)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use futures_util::Sink;
+        std::pin::Pin::new(&mut self.get_mut().ws)
+            .poll_close(cx)
+            .map_err(std::io::Error::other)
+    }
+}
+
+/// Sends `request` to the ws (or wss) port over raw TCP (or TLS) and reads the answer to
+/// the end.
+pub async fn raw_upgrade(server: &TestServer, tls: bool, request: &[u8]) -> (String, SocketAddr) {
+    let addr = if tls { server.wss } else { server.ws };
+    let (mut stream, local) = raw_connect(server, addr, tls).await;
+    stream.write_all(request).await.unwrap();
+    stream.flush().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("server closes after answering")
+        .expect("clean end (TLS close_notify)");
+    (String::from_utf8_lossy(&answer).into_owned(), local)
+}
+
+/// Malformed upgrade requests: (request, HTTP status, words of the reason).
+pub fn bad_upgrades() -> Vec<(String, u16, &'static str)> {
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
+    vec![
+        (
+            format!("GET /wrong HTTP/1.1\r\nHost: localhost\r\n{upgrade}{key}\r\n"),
+            404,
+            "no WebSocket endpoint at \"/wrong\"",
+        ),
+        (
+            format!("GET / HTTP/1.1\r\nHost: localhost\r\n{upgrade}\r\n"),
+            400,
+            "missing Sec-WebSocket-Key",
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_owned(),
+            426,
+            "no Upgrade: websocket",
+        ),
+        (
+            "\u{1}\u{2}garbage\u{0}\r\n\r\n".to_owned(),
+            400,
+            "malformed HTTP request",
+        ),
+        (
+            format!("POST / HTTP/1.1\r\nHost: localhost\r\n{upgrade}{key}\r\n"),
+            405,
+            "is not GET",
+        ),
+    ]
+}
+
+/// Sends every [`bad_upgrades`] case over raw TCP to the ws port and over raw TLS to the
+/// wss port; checks each HTTP answer (RFC 6455 4.2.1 / RFC 9110) and its one log line.
+pub async fn assert_bad_upgrades(server: &TestServer) {
+    for tls in [false, true] {
+        for (request, status, reason) in bad_upgrades() {
+            let (answer, local) = raw_upgrade(server, tls, request.as_bytes()).await;
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status} ")),
+                "{request:?} got {answer:?}"
+            );
+            assert!(answer.contains(reason), "{answer}");
+            let connection = if status == 426 {
+                "\r\nConnection: Upgrade, close\r\n"
+            } else {
+                "\r\nConnection: close\r\n"
+            };
+            assert!(answer.contains(connection), "{answer}");
+            if status == 426 {
+                assert!(answer.contains("\r\nUpgrade: websocket\r\n"), "{answer}");
+            }
+            let lines = wait_close_log(local).await;
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            let line = &lines[0];
+            let transport = if tls { "wss" } else { "ws" };
+            assert!(
+                line.contains(&format!("transport={transport}"))
+                    && line.contains("stage=handshake")
+                    && line.contains(&format!("(HTTP {status})"))
+                    && line.contains(reason),
+                "{line}"
+            );
+        }
     }
 }
