@@ -24,10 +24,12 @@ pub(crate) struct LogArgs {
     log: Option<String>,
 }
 
-pub(crate) fn init(args: &LogArgs) -> anyhow::Result<()> {
+pub(crate) fn init(args: &LogArgs, default_filter: &str) -> anyhow::Result<()> {
     let filter = match &args.log {
         Some(f) => EnvFilter::try_new(f)?,
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        None => {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter))
+        }
     };
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = match args.log_format {

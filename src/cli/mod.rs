@@ -2,7 +2,10 @@
 //! work itself lives in the library.
 
 mod corpus;
+mod gate;
 mod logging;
+mod promote;
+mod repro;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +26,14 @@ struct Cli {
 enum Command {
     /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
     Serve(serve::Serve),
+    /// Replay the corpus and every regression through their targets (twice, with time and
+    /// memory limits): the release gate. Exit 0 pass, 1 fail, 2 error.
+    Gate(gate::Gate),
+    /// Run one crash input in-process and print its structured form, outcome, and on a
+    /// panic the message, location, signature and backtrace. Exit 1 if it reproduces.
+    Repro(repro::Repro),
+    /// Minimize a crash input and keep it as a named regression (+ corpus seed).
+    Promote(promote::Promote),
     /// Write the generated seed inputs (protocol transcripts, upstream frames, key files)
     /// into the corpus directory.
     SeedCorpus(corpus::SeedCorpus),
@@ -32,13 +43,22 @@ enum Command {
 /// (0 success, 1 failure, 2 usage or start-up error).
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = logging::init(&cli.log) {
+    // repro shows what the server did: debug logs unless told otherwise.
+    let default_filter = if matches!(cli.command, Command::Repro(_)) {
+        "debug"
+    } else {
+        "info"
+    };
+    if let Err(e) = logging::init(&cli.log, default_filter) {
         eprintln!("wkfuzz: {e:#}");
         return ExitCode::from(2);
     }
     let result = match cli.command {
         Command::Serve(s) => s.run(),
         Command::SeedCorpus(c) => c.run(),
+        Command::Gate(g) => g.run(),
+        Command::Repro(r) => r.run(),
+        Command::Promote(p) => p.run(),
     };
     match result {
         Ok(code) => code,

@@ -17,6 +17,9 @@ pub enum SentAlert {
     /// An encrypted record (TLS 1.3 after the handshake): an alert whose description
     /// only the peer can read.
     Encrypted,
+    /// rustls queued nothing; the layer sent close_notify so the peer still learns the
+    /// connection is over.
+    CloseNotify,
 }
 
 impl std::fmt::Display for SentAlert {
@@ -25,6 +28,7 @@ impl std::fmt::Display for SentAlert {
             SentAlert::None => f.write_str("none"),
             SentAlert::Plain(a) => write!(f, "{a:?}"),
             SentAlert::Encrypted => f.write_str("encrypted"),
+            SentAlert::CloseNotify => f.write_str("close_notify"),
         }
     }
 }
@@ -127,12 +131,21 @@ impl Layer {
             if let Err(error) = conn.process_new_packets() {
                 let start = wire_out.len();
                 drain_tls(conn, wire_out);
-                let sent = wire_out.get(start..).unwrap_or_default();
-                let alert = match find_alert(sent) {
+                let mut alert = match wire_out.get(start..).and_then(find_alert) {
                     Some(a) => SentAlert::Plain(a),
-                    None if sent.is_empty() => SentAlert::None,
+                    None if wire_out.len() == start => SentAlert::None,
                     None => SentAlert::Encrypted,
                 };
+                if alert == SentAlert::None {
+                    // rustls fails some limits silently (too many KeyUpdates, warning
+                    // alerts or renegotiation requests: a fuzzer find). Tell the peer the
+                    // connection is over instead of just dropping it.
+                    conn.send_close_notify();
+                    drain_tls(conn, wire_out);
+                    if wire_out.len() > start {
+                        alert = SentAlert::CloseNotify;
+                    }
+                }
                 return Err(LayerError::Tls { error, alert });
             }
             outcome.peer_closed |= drain_plaintext(conn, plain);

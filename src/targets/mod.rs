@@ -30,6 +30,7 @@ mod outcome;
 pub mod proxy;
 pub mod records;
 pub mod seeds;
+pub mod selftest;
 pub mod session;
 mod tls_server;
 
@@ -54,6 +55,8 @@ pub enum Target {
     Handshake,
     /// Raw bytes into the TLS acceptor.
     Records,
+    /// Two planted bugs, for testing the triage pipeline (not in `ALL`).
+    Selftest,
 }
 
 impl Target {
@@ -69,6 +72,19 @@ impl Target {
         Target::Records,
     ];
 
+    /// Every target including `selftest`: what may appear in `regressions/`.
+    pub const EVERY: &'static [Target] = &[
+        Target::Frame,
+        Target::Codec,
+        Target::Proxy,
+        Target::Crypto,
+        Target::Keys,
+        Target::Session,
+        Target::Handshake,
+        Target::Records,
+        Target::Selftest,
+    ];
+
     /// The name used for directories and the fuzz binaries.
     pub fn name(self) -> &'static str {
         match self {
@@ -80,12 +96,13 @@ impl Target {
             Target::Session => "session",
             Target::Handshake => "handshake",
             Target::Records => "records",
+            Target::Selftest => "selftest",
         }
     }
 
     /// The target called `name`.
     pub fn from_name(name: &str) -> Option<Target> {
-        Target::ALL.iter().copied().find(|t| t.name() == name)
+        Target::EVERY.iter().copied().find(|t| t.name() == name)
     }
 
     /// Runs the target on `data`.
@@ -100,6 +117,7 @@ impl Target {
             Target::Session => session::run(data),
             Target::Handshake => handshake::run(data),
             Target::Records => records::run(data),
+            Target::Selftest => selftest::run(data),
         }
     }
 
@@ -107,7 +125,7 @@ impl Target {
     /// `repro` and readable regressions.
     pub fn describe(self, data: &[u8]) -> String {
         match self {
-            Target::Frame | Target::Proxy | Target::Keys | Target::Records => {
+            Target::Frame | Target::Proxy | Target::Keys | Target::Records | Target::Selftest => {
                 outcome::hexdump(data)
             }
             Target::Handshake => handshake::describe(data),
