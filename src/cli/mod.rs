@@ -1,6 +1,7 @@
 //! Command-line interface: one enum of subcommands, one options file per subcommand; the
 //! work itself lives in the library.
 
+mod load;
 mod logging;
 mod serve;
 
@@ -22,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run the reference WuKongIM server (wkproto over TCP and TLS).
     Serve(serve::Serve),
+    /// Benchmarks: TLS handshakes per second, messages per second through the core, and
+    /// memory per idle connection (the numbers in BENCHMARKS.md).
+    Load(load::Load),
 }
 
 /// Parses the command line, runs the subcommand, maps its result to an exit code
@@ -34,6 +38,7 @@ pub(crate) fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve(s) => s.run(),
+        Command::Load(l) => l.run(),
     };
     match result {
         Ok(code) => code,
