@@ -139,6 +139,8 @@ pub struct Round {
     pub seconds: f64,
     /// CPU time the server runtime's threads used in the round, where measurable.
     pub server_cpu_seconds: Option<f64>,
+    /// CPU time the client runtime's threads used in the round, where measurable.
+    pub client_cpu_seconds: Option<f64>,
 }
 
 impl Round {
@@ -150,6 +152,13 @@ impl Round {
     /// Server CPU microseconds per handshake.
     pub fn cpu_us_per_handshake(&self) -> Option<f64> {
         self.server_cpu_seconds
+            .filter(|_| self.handshakes > 0)
+            .map(|c| c * 1e6 / self.handshakes as f64)
+    }
+
+    /// Client CPU microseconds per handshake.
+    pub fn client_cpu_us_per_handshake(&self) -> Option<f64> {
+        self.client_cpu_seconds
             .filter(|_| self.handshakes > 0)
             .map(|c| c * 1e6 / self.handshakes as f64)
     }
@@ -170,12 +179,22 @@ impl Series {
 
     /// Median server CPU microseconds per handshake, where measured.
     pub fn median_cpu_us(&self) -> Option<f64> {
-        let v: Option<Vec<f64>> = self
+        let v: Vec<f64> = self
             .rounds
             .iter()
-            .map(Round::cpu_us_per_handshake)
+            .filter_map(Round::cpu_us_per_handshake)
             .collect();
-        v.filter(|v| !v.is_empty()).map(|v| median(&v))
+        (!v.is_empty()).then(|| median(&v))
+    }
+
+    /// Median client CPU microseconds per handshake, where measured.
+    pub fn median_client_cpu_us(&self) -> Option<f64> {
+        let v: Vec<f64> = self
+            .rounds
+            .iter()
+            .filter_map(Round::client_cpu_us_per_handshake)
+            .collect();
+        (!v.is_empty()).then(|| median(&v))
     }
 
     /// Failed connections over all rounds.
@@ -198,6 +217,10 @@ impl Series {
         JsonObject::new()
             .num("median_handshakes_per_sec", self.median_rate())
             .opt_num("median_server_cpu_us_per_handshake", self.median_cpu_us())
+            .opt_num(
+                "median_client_cpu_us_per_handshake",
+                self.median_client_cpu_us(),
+            )
             .nums("handshakes_per_sec", &rates)
             .nums("server_cpu_us_per_handshake", &cpu)
             .int("handshakes", self.handshakes())
@@ -272,22 +295,21 @@ impl Report for HandshakeReport {
         );
         let _ = writeln!(
             t,
-            "{:<5} {:<7} {:>12} {:>17} {:>7}  per-round handshakes/s",
-            "TLS", "server", "median hs/s", "server CPU us/hs", "errors"
+            "{:<5} {:<7} {:>12} {:>17} {:>17} {:>7}  per-round handshakes/s",
+            "TLS", "server", "median hs/s", "server CPU us/hs", "client CPU us/hs", "errors"
         );
         for v in &self.versions {
             for (target, s) in [(Target::Serve, &v.serve), (Target::Bare, &v.bare)] {
                 let rounds: Vec<String> = s.rounds.iter().map(|r| thousands(r.rate())).collect();
-                let cpu = s
-                    .median_cpu_us()
-                    .map_or_else(|| "-".to_owned(), |c| format!("{c:.1}"));
+                let us = |c: Option<f64>| c.map_or_else(|| "-".to_owned(), |c| format!("{c:.1}"));
                 let _ = writeln!(
                     t,
-                    "{:<5} {:<7} {:>12} {:>17} {:>7}  {}",
+                    "{:<5} {:<7} {:>12} {:>17} {:>17} {:>7}  {}",
                     v.version.name(),
                     target.name(),
                     thousands(s.median_rate()),
-                    cpu,
+                    us(s.median_cpu_us()),
+                    us(s.median_client_cpu_us()),
                     s.errors(),
                     rounds.join(" ")
                 );
@@ -372,7 +394,9 @@ pub fn run(options: &HandshakeOptions) -> Result<HandshakeReport, LoadError> {
     let (files, key) = dev_cert(dir.path())?;
 
     let server_tids = Arc::new(Mutex::new(Vec::<String>::new()));
+    let client_tids = Arc::new(Mutex::new(Vec::<String>::new()));
     let tids = server_tids.clone();
+    let ctids = client_tids.clone();
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.server_threads)
         .thread_name("wkfuzz-load-server")
@@ -387,6 +411,11 @@ pub fn run(options: &HandshakeOptions) -> Result<HandshakeReport, LoadError> {
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.client_threads)
         .thread_name("wkfuzz-load-client")
+        .on_thread_start(move || {
+            if let Some(tid) = current_tid() {
+                lock(&ctids).push(tid);
+            }
+        })
         .enable_all()
         .build()
         .map_err(LoadError::io("client runtime"))?;
@@ -457,14 +486,19 @@ pub fn run(options: &HandshakeOptions) -> Result<HandshakeReport, LoadError> {
                     Target::Bare => (bare_addr, &mut result.bare),
                 };
                 let cpu_before = cpu_seconds(&server_tids);
+                let client_before = cpu_seconds(&client_tids);
                 let (handshakes, errors, seconds) =
                     client_rt.block_on(drive(addr, &connector, options.concurrency, options.round));
                 let cpu_after = cpu_seconds(&server_tids);
+                let client_after = cpu_seconds(&client_tids);
                 series.rounds.push(Round {
                     handshakes,
                     errors,
                     seconds,
                     server_cpu_seconds: cpu_before.zip(cpu_after).map(|(b, a)| (a - b).max(0.0)),
+                    client_cpu_seconds: client_before
+                        .zip(client_after)
+                        .map(|(b, a)| (a - b).max(0.0)),
                 });
             }
         }
@@ -532,10 +566,15 @@ async fn drive(
         let connector = connector.clone();
         tasks.spawn(async move {
             let (mut ok, mut failed) = (0u64, 0u64);
-            while Instant::now() < deadline {
+            // At least one each, so a task that starts late on a busy machine still
+            // contributes (the rate divides by the real elapsed time).
+            loop {
                 match tokio::time::timeout(CONNECTION_TIMEOUT, handshake(addr, &connector)).await {
                     Ok(Ok(())) => ok += 1,
                     _ => failed += 1,
+                }
+                if Instant::now() >= deadline {
+                    break;
                 }
             }
             (ok, failed)
