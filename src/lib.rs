@@ -6,6 +6,7 @@
 //! - [`hub`]: who is online, channels, delivery queues (pure).
 //! - [`tls`]: rustls `ServerConfig` from key material.
 //! - [`net`]: the tokio shell: listeners, PROXY header, TLS layer, limits, isolation, shutdown.
+//! - [`load`]: the benchmarks behind `wkfuzz load` and BENCHMARKS.md.
 //! - [`client`]: a sans-IO wkproto client; [`clock`]: injected time; [`config`]: TOML file.
 #![deny(unsafe_code)] // one exception: triage::alloc, a GlobalAlloc wrapper (the trait is unsafe)
 #![warn(missing_docs, unreachable_pub)]
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod gen;
 pub mod hub;
+pub mod load;
 pub mod net;
 pub mod proto;
 pub mod session;

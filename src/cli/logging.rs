@@ -31,7 +31,11 @@ pub(crate) fn init(args: &LogArgs, default_filter: &str) -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter))
         }
     };
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colour only on a terminal: log files and pipes get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let fmt = match args.log_format {
         LogFormat::Pretty => fmt.with_target(false).boxed(),
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),

@@ -3,6 +3,7 @@
 
 mod corpus;
 mod gate;
+mod load;
 mod logging;
 mod promote;
 mod repro;
@@ -37,6 +38,9 @@ enum Command {
     /// Write the generated seed inputs (protocol transcripts, upstream frames, key files)
     /// into the corpus directory.
     SeedCorpus(corpus::SeedCorpus),
+    /// Benchmarks: TLS handshakes per second, messages per second through the core, and
+    /// memory per idle connection (the numbers in BENCHMARKS.md).
+    Load(load::Load),
 }
 
 /// Parses the command line, runs the subcommand, maps its result to an exit code
@@ -59,6 +63,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Gate(g) => g.run(),
         Command::Repro(r) => r.run(),
         Command::Promote(p) => p.run(),
+        Command::Load(l) => l.run(),
     };
     match result {
         Ok(code) => code,
