@@ -2,6 +2,7 @@
 //! work itself lives in the library.
 
 mod corpus;
+mod fuzz;
 mod gate;
 mod load;
 mod logging;
@@ -25,6 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The harness's main job: fuzz every target for a short budget (cargo-fuzz, stable),
+    /// then run the release gate, and summarize. Run it from the checkout.
+    Fuzz(fuzz::Fuzz),
     /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
     Serve(serve::Serve),
     /// Replay the corpus and every regression through their targets (twice, with time and
@@ -59,6 +63,7 @@ pub(crate) fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve(s) => s.run(),
+        Command::Fuzz(f) => f.run(),
         Command::SeedCorpus(c) => c.run(),
         Command::Gate(g) => g.run(),
         Command::Repro(r) => r.run(),

@@ -11,6 +11,7 @@
 //! - [`alloc`]: the counting allocator the memory limit reads.
 
 pub mod alloc;
+pub mod campaign;
 pub mod capture;
 pub mod gate;
 pub mod input;
