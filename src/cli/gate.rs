@@ -63,11 +63,7 @@ impl Gate {
         let progress = move |done: usize, total: usize| {
             if tty && (done % 8 == 0 || done == total) {
                 let width = 30;
-                let filled = if total == 0 {
-                    width
-                } else {
-                    done * width / total
-                };
+                let filled = (done * width).checked_div(total).unwrap_or(width);
                 eprint!(
                     "\r[{}{}] {done}/{total}",
                     "#".repeat(filled),

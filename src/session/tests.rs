@@ -526,12 +526,14 @@ fn version_negotiation_and_connack_fields() {
 
 #[test]
 fn token_auth_when_configured() {
-    let mut config = HubConfig::default();
-    config.tokens = Some(
-        [("u1".to_owned(), "right".to_owned())]
-            .into_iter()
-            .collect(),
-    );
+    let config = HubConfig {
+        tokens: Some(
+            [("u1".to_owned(), "right".to_owned())]
+                .into_iter()
+                .collect(),
+        ),
+        ..HubConfig::default()
+    };
     for (uid, token, want) in [
         ("u1", "right", ReasonCode::SUCCESS),
         ("u1", "wrong", ReasonCode::AUTH_FAIL),

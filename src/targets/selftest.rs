@@ -39,6 +39,7 @@ fn bug_one(data: &[u8], pos: usize) -> u8 {
     data[pos + data.len()]
 }
 
+#[allow(clippy::unnecessary_literal_unwrap)]
 fn bug_two() -> u8 {
     None::<u8>.expect("planted bug two")
 }
