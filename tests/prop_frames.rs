@@ -39,7 +39,7 @@ fn check_decode(bytes: &[u8], version: u8, max_frame: usize) -> Result<bool, Tes
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config("prop_frames"))]
 
     /// decode(encode(f, v), v) == normalized(f, v), consuming exactly the encoding.
     #[test]

@@ -221,7 +221,7 @@ fn make_wrong(index: usize, is_key: bool, wrong: &Wrong) -> (Vec<u8>, Vec<u8>) {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config("prop_keys"))]
 
     /// Any mangled certificate or key file gives `Ok` (the damage was harmless) or a typed
     /// error about one of the two files, one line, starting with that file's path; and the
@@ -317,7 +317,7 @@ fn ticketer(keys: Vec<TicketKey>) -> Ticketer {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config("prop_keys"))]
 
     /// Any ticket the current keys produced opens to the same state, at any time within
     /// its lifetime.

@@ -184,7 +184,7 @@ fn send_damage() -> impl Strategy<Value = SendDamage> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config("prop_session"))]
 
     /// Every ClientKey gets the documented CONNACK; a refused one closes the session.
     #[test]

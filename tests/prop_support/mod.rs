@@ -8,13 +8,15 @@ use wkfuzz::gen::strategy::from_bytes;
 use wkfuzz::gen::Damage;
 
 /// The property-test config: `PROPTEST_CASES` cases (proptest's default: 256; `ci/gate.sh`
-/// raises it), never fewer than 256, failures saved under `proptest-regressions/`.
-pub fn config() -> Config {
+/// raises it), never fewer than 256, failures saved to (and replayed from)
+/// `proptest-regressions/<file>.txt`, where `file` is the test file's stem.
+pub fn config(file: &'static str) -> Config {
     let base = Config::default();
     Config {
         cases: base.cases.max(256),
-        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
-            "proptest-regressions",
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            // cargo runs integration tests in the package root.
+            Box::leak(format!("proptest-regressions/{file}.txt").into_boxed_str()),
         ))),
         ..base
     }
