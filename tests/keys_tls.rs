@@ -271,12 +271,12 @@ async fn tickets_resume_across_servers_and_survive_rotation() {
             .unwrap()
             .config
     };
-    let a = KeyServer::start(build(&[old.clone()], 0)).await;
-    let b = KeyServer::start(build(&[old.clone()], 0)).await;
+    let a = KeyServer::start(build(std::slice::from_ref(&old), 0)).await;
+    let b = KeyServer::start(build(std::slice::from_ref(&old), 0)).await;
     let rotated = KeyServer::start(build(&[new.clone(), old.clone()], 0)).await;
-    let removed = KeyServer::start(build(&[new.clone()], 0)).await;
+    let removed = KeyServer::start(build(std::slice::from_ref(&new), 0)).await;
     let foreign = KeyServer::start(build(&[stranger], 0)).await;
-    let expired = KeyServer::start(build(&[old.clone()], 3600)).await;
+    let expired = KeyServer::start(build(std::slice::from_ref(&old), 3600)).await;
 
     for versions in BOTH {
         let tag = format!("{versions:?}");

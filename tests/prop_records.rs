@@ -18,7 +18,7 @@ mod keys_support;
 mod prop_support;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use keys_support::*;
@@ -52,7 +52,7 @@ struct World {
     server: KeyServer,
     pki: Pki,
     /// Two users chatting between cases.
-    healthy: Mutex<Option<(Chat, Chat)>>,
+    healthy: tokio::sync::Mutex<Option<(Chat, Chat)>>,
     round: std::sync::atomic::AtomicU64,
     _dir: tempfile::TempDir,
 }
@@ -98,7 +98,7 @@ fn world() -> &'static World {
             rt,
             server,
             pki,
-            healthy: Mutex::new(Some(healthy)),
+            healthy: tokio::sync::Mutex::new(Some(healthy)),
             round: std::sync::atomic::AtomicU64::new(0),
             _dir: dir,
         }
@@ -313,7 +313,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         // The healthy pair chats on the same hub, unaffected.
         let round = w.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Held across the chat: the tests of this binary run in parallel and share the pair.
-        let mut pair = w.healthy.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pair = w.healthy.lock().await;
         let Some((a, b)) = pair.as_mut() else {
             return Err(TestCaseError::fail(
                 "healthy clients lost in an earlier case",
@@ -376,7 +376,7 @@ fn assert_silent_close(wire: &[u8], error: &str) {
         assert!(lines[0].contains(error), "{}", lines[0]);
         assert!(lines[0].contains("stage=handshake"), "{}", lines[0]);
         assert_eq!(field(&lines[0], "alert"), "none");
-        let mut pair = w.healthy.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pair = w.healthy.lock().await;
         let (a, b) = pair.as_mut().unwrap();
         chat_round(a, b, error).await;
     });

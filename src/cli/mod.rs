@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
-    Serve(serve::Serve),
+    Serve(Box<serve::Serve>),
     /// Write the generated seed inputs (protocol transcripts, upstream frames, key files)
     /// into the corpus directory.
     SeedCorpus(corpus::SeedCorpus),
@@ -37,7 +37,7 @@ pub(crate) fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match cli.command {
-        Command::Serve(s) => s.run(),
+        Command::Serve(s) => (*s).run(),
         Command::SeedCorpus(c) => c.run(),
     };
     match result {

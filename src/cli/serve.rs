@@ -131,8 +131,10 @@ impl Serve {
             bail!("every listener is off; nothing to serve");
         }
 
-        let mut settings = NetSettings::default();
-        settings.proxy_protocol = self.proxy_protocol || server.proxy_protocol.unwrap_or(false);
+        let mut settings = NetSettings {
+            proxy_protocol: self.proxy_protocol || server.proxy_protocol.unwrap_or(false),
+            ..NetSettings::default()
+        };
         if let Some(n) = self.max_frame.or(server.max_frame) {
             settings.session.max_frame = n;
         }
