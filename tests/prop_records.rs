@@ -33,13 +33,17 @@ use wkfuzz::tls::TlsFiles;
 /// `ConnectionCore::process_more_input` (conn.rs) returns them directly, not through
 /// `handle_deframe_error`/`send_fatal_alert`, so the server closes silently although
 /// RFC 8446 sections 5.1 and 6.2 ask for unexpected_message / decode_error. Found by this
-/// property (`proptest-regressions/prop_records.txt`); pinned by the two regression tests
-/// at the end of this file until the layer sends the alert itself.
-const RUSTLS_ALERTLESS_ERRORS: [&str; 4] = [
+/// property (`proptest-regressions/prop_records.txt`); pinned by the regression tests at
+/// the end of this file until the layer sends the alert itself. The last two come from
+/// `CommonState` (common_state.rs): a peer that floods warning alerts (which the record
+/// plans insert) or KeyUpdates is dropped without one.
+const RUSTLS_ALERTLESS_ERRORS: [&str; 6] = [
     "MessageInterleavedWithHandshakeMessage",
     "RejectedEarlyDataInterleavedWithHandshakeMessage",
     "TooManyEmptyFragments",
     "HandshakePayloadTooLarge",
+    "TooManyWarningAlertsReceived",
+    "TooManyKeyUpdateRequests",
 ];
 
 /// How long the driver waits for the server before deciding it waits for more input.
@@ -398,6 +402,18 @@ fn oversized_handshake_length_closes_without_an_alert() {
     body.extend_from_slice(&[3, 3]);
     body.extend_from_slice(&[0; 32]);
     assert_silent_close(&record(22, &body), "HandshakePayloadTooLarge");
+}
+
+/// Regression for the property's third find: warning alerts (close_notify's cousins, level
+/// 1) before the ClientHello, more than rustls tolerates.
+#[test]
+fn warning_alert_flood_closes_without_an_alert() {
+    let mut wire = Vec::new();
+    for _ in 0..8 {
+        // level warning (1), description user_canceled (90)
+        wire.extend(record(21, &[1, 90]));
+    }
+    assert_silent_close(&wire, "TooManyWarningAlertsReceived");
 }
 
 /// Regression for the property's first find: a ClientHello split over two handshake
