@@ -66,15 +66,31 @@ pub fn log_lines_with(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// Bytes logged so far: a mark for [`close_lines_since`].
+pub fn log_mark() -> usize {
+    logs().lock().unwrap_or_else(|p| p.into_inner()).len()
+}
+
 /// The "connection closed" lines for the client at `peer`, waiting (bounded) for the first.
 /// The needle ends with a space: `peer=127.0.0.1:4000` must not match port 40001.
 pub async fn close_lines(peer: SocketAddr) -> Vec<String> {
+    close_lines_since(peer, 0).await
+}
+
+/// [`close_lines`] among the lines logged after `mark` (a [`log_mark`]): a client port is
+/// reused after a few thousand connections, so older lines may name the same peer.
+pub async fn close_lines_since(peer: SocketAddr, mark: usize) -> Vec<String> {
     let needle = format!("peer={peer} ");
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let lines: Vec<String> = log_lines_with(&needle)
-            .into_iter()
-            .filter(|l| l.contains("connection closed"))
+        let text = {
+            let logs = logs().lock().unwrap_or_else(|p| p.into_inner());
+            String::from_utf8_lossy(logs.get(mark..).unwrap_or_default()).into_owned()
+        };
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(&needle) && l.contains("connection closed"))
+            .map(str::to_owned)
             .collect();
         if !lines.is_empty() || tokio::time::Instant::now() > deadline {
             return lines;
