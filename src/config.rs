@@ -18,6 +18,17 @@
 //! node_id = 1
 //! alpn = ["wkproto"]
 //!
+//! [tls]                        # optional; flags win (any --cert replaces every pair here)
+//! ticket_keys = ["ticket.key", "previous.key"]   # nginx format, 48 or 80 bytes; first seals
+//! ticket_lifetime_secs = 43200
+//! client_ca = "clients-ca.pem"  # ask clients for certificates signed by these CAs
+//! client_auth = "required"      # or "optional"
+//! client_cert_uid = false       # CONNECT uid must be the client certificate's CN
+//!
+//! [[tls.certs]]                 # more certificates, chosen by SNI (server.cert/key first)
+//! cert = "rsa.example.pem"
+//! key = "rsa.example.key"
+//!
 //! [auth]                       # present: tokens are checked; absent: any token
 //! u1 = "token-of-u1"
 //!
@@ -36,6 +47,9 @@ pub struct ConfigFile {
     /// Listeners, TLS material and limits.
     #[serde(default)]
     pub server: ServerSection,
+    /// Certificates by SNI, session-ticket keys, client certificates.
+    #[serde(default)]
+    pub tls: TlsSection,
     /// `uid = "token"`; when present, token auth is on.
     pub auth: Option<BTreeMap<String, String>>,
     /// `group = ["uid", ...]`.
@@ -77,6 +91,46 @@ pub struct ServerSection {
     pub alpn: Option<Vec<String>>,
 }
 
+/// `[tls]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// `[[tls.certs]]`: certificate/key pairs after `server.cert`/`server.key`.
+    #[serde(default)]
+    pub certs: Vec<CertPair>,
+    /// Session-ticket key files (nginx `ssl_session_ticket_key` format); the first seals.
+    #[serde(default)]
+    pub ticket_keys: Vec<PathBuf>,
+    /// Seconds a session ticket stays valid.
+    pub ticket_lifetime_secs: Option<u32>,
+    /// PEM file of the CAs client certificates must chain to.
+    pub client_ca: Option<PathBuf>,
+    /// Whether a client certificate is required (default with `client_ca`) or optional.
+    pub client_auth: Option<ClientAuthMode>,
+    /// Require the CONNECT uid to be the client certificate's subject CN.
+    pub client_cert_uid: Option<bool>,
+}
+
+/// One `[[tls.certs]]` entry.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CertPair {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `client_auth = "required" | "optional"`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuthMode {
+    /// Handshakes without a valid client certificate fail.
+    Required,
+    /// A client certificate is verified if sent.
+    Optional,
+}
+
 /// Why the configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -99,7 +153,11 @@ pub enum ConfigError {
 }
 
 impl ConfigFile {
-    /// Reads and parses `path`; relative cert/key paths are resolved against its directory.
+    /// Reads and parses `path`; relative key-material paths are resolved against its
+    /// directory.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
@@ -110,9 +168,17 @@ impl ConfigFile {
             message: e.to_string().replace('\n', " "),
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut file.server.cert, &mut file.server.key]
-            .into_iter()
-            .flatten()
+        let tls = &mut file.tls;
+        let pairs = tls.certs.iter_mut().flat_map(|p| [&mut p.cert, &mut p.key]);
+        for p in [
+            &mut file.server.cert,
+            &mut file.server.key,
+            &mut tls.client_ca,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(pairs)
+        .chain(tls.ticket_keys.iter_mut())
         {
             if p.is_relative() {
                 *p = dir.join(&*p);
@@ -143,6 +209,43 @@ mod tests {
         assert_eq!(cfg.server.max_frame, Some(4096));
         assert_eq!(cfg.auth.unwrap().get("u1").map(String::as_str), Some("t1"));
         assert_eq!(cfg.groups["g1"], vec!["u1".to_owned(), "u2".to_owned()]);
+    }
+
+    #[test]
+    fn tls_section_resolves_every_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wkfuzz.toml");
+        std::fs::write(
+            &path,
+            "[tls]\nticket_keys = [\"t1.key\", \"/abs/t2.key\"]\nticket_lifetime_secs = 60\nclient_ca = \"ca.pem\"\nclient_auth = \"optional\"\nclient_cert_uid = true\n[[tls.certs]]\ncert = \"a.pem\"\nkey = \"a.key\"\n[[tls.certs]]\ncert = \"b.pem\"\nkey = \"b.key\"\n",
+        )
+        .unwrap();
+        let tls = ConfigFile::load(&path).unwrap().tls;
+        let d = dir.path();
+        assert_eq!(
+            tls.ticket_keys,
+            vec![d.join("t1.key"), PathBuf::from("/abs/t2.key")]
+        );
+        assert_eq!(tls.ticket_lifetime_secs, Some(60));
+        assert_eq!(tls.client_ca, Some(d.join("ca.pem")));
+        assert_eq!(tls.client_auth, Some(ClientAuthMode::Optional));
+        assert_eq!(tls.client_cert_uid, Some(true));
+        assert_eq!(
+            tls.certs,
+            vec![
+                CertPair {
+                    cert: d.join("a.pem"),
+                    key: d.join("a.key")
+                },
+                CertPair {
+                    cert: d.join("b.pem"),
+                    key: d.join("b.key")
+                },
+            ]
+        );
+        std::fs::write(&path, "[tls]\nclient_auth = \"sometimes\"\n").unwrap();
+        let err = ConfigFile::load(&path).unwrap_err().to_string();
+        assert!(err.contains("sometimes") && !err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ enum Command {
     /// then run the release gate, and summarize. Run it from the checkout.
     Fuzz(fuzz::Fuzz),
     /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
-    Serve(serve::Serve),
+    Serve(Box<serve::Serve>),
     /// Replay the corpus and every regression through their targets (twice, with time and
     /// memory limits): the release gate. Exit 0 pass, 1 fail, 2 error.
     Gate(gate::Gate),
@@ -62,7 +62,7 @@ pub(crate) fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match cli.command {
-        Command::Serve(s) => s.run(),
+        Command::Serve(s) => (*s).run(),
         Command::Fuzz(f) => f.run(),
         Command::SeedCorpus(c) => c.run(),
         Command::Gate(g) => g.run(),

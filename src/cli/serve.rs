@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use wkfuzz::config::ConfigFile;
+use wkfuzz::config::{ClientAuthMode, ConfigFile};
 use wkfuzz::hub::{Hub, HubConfig};
 use wkfuzz::net::{NetSettings, Shared, Transport};
 use wkfuzz::tls;
@@ -32,12 +32,32 @@ pub(crate) struct Serve {
     /// upstream WuKongIM) [default: /]
     #[arg(long, value_name = "PATH")]
     ws_path: Option<String>,
-    /// PEM certificate chain for TLS; without it a self-signed dev certificate is made.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    cert: Option<PathBuf>,
-    /// PEM private key (PKCS#8, PKCS#1 or SEC1) matching --cert.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    key: Option<PathBuf>,
+    /// PEM certificate chain for TLS (repeatable, paired in order with --key; the first
+    /// is the default, the others are chosen by SNI name and key type). Without any, a
+    /// self-signed dev certificate is made.
+    #[arg(long, value_name = "FILE")]
+    cert: Vec<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) matching the --cert at the same position.
+    #[arg(long, value_name = "FILE")]
+    key: Vec<PathBuf>,
+    /// Session-ticket key file, nginx ssl_session_ticket_key format (48 or 80 bytes, e.g.
+    /// `openssl rand 80`), repeatable: the first seals new tickets, the others only open
+    /// old ones (rotation). Servers sharing the files resume each other's sessions.
+    #[arg(long, value_name = "FILE")]
+    ticket_key: Vec<PathBuf>,
+    /// Seconds a session ticket stays valid (1..=604800) [default: 43200]
+    #[arg(long, value_name = "SECS")]
+    ticket_lifetime: Option<u32>,
+    /// PEM file of CA certificates: clients are asked for a certificate chained to one.
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// Whether --client-ca makes a client certificate required or optional
+    /// [default: required]
+    #[arg(long, value_name = "MODE", value_enum, requires = "client_ca")]
+    client_auth: Option<ClientAuthArg>,
+    /// The CONNECT uid must equal the client certificate's subject CN (else CONNACK 2).
+    #[arg(long)]
+    client_cert_uid: bool,
     /// TOML config file (see the README); flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -64,6 +84,15 @@ pub(crate) struct Serve {
     /// system temp dir]
     #[arg(long, value_name = "DIR")]
     dev_cert_dir: Option<PathBuf>,
+}
+
+/// `--client-auth`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ClientAuthArg {
+    /// Handshakes without a valid client certificate fail.
+    Required,
+    /// A client certificate is verified if sent.
+    Optional,
 }
 
 /// Listen address from flag, file or default; `None` when "off".
@@ -128,10 +157,18 @@ impl Serve {
             settings.ws_path = p;
         }
 
-        // The TLS and WSS listeners share one ServerConfig.
-        let tls_config = match (tls_addr, wss) {
+        settings.client_cert_uid =
+            self.client_cert_uid || file.tls.client_cert_uid.unwrap_or(false);
+
+        // The TLS and WSS listeners share one ServerConfig, rebuilt from the same files on
+        // SIGHUP.
+        let tls_files = match (tls_addr, wss) {
             (None, None) => None,
-            _ => Some(self.tls_config(&file)?),
+            _ => Some(self.tls_files(&file)?),
+        };
+        let tls_config = match &tls_files {
+            Some(files) => Some(build_tls(files)?),
+            None => None,
         };
 
         let mut seed = [0u8; 32];
@@ -149,6 +186,10 @@ impl Serve {
             .enable_all()
             .build()?;
         runtime.block_on(async move {
+            // Installed before listening: SIGHUP's default action would end the process.
+            if let Some(files) = tls_files {
+                spawn_reload_on_hangup(files, shared.clone())?;
+            }
             let mut listeners = Vec::new();
             for (addr, transport) in listen {
                 let Some(addr) = addr else { continue };
@@ -166,42 +207,132 @@ impl Serve {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// Loads --cert/--key (or the config's), or makes a dev certificate.
-    fn tls_config(&self, file: &ConfigFile) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    /// The TLS inputs from flags and config file: --cert/--key pairs (or `server.cert`/
+    /// `server.key` then `[[tls.certs]]`, or a dev certificate), ticket keys, client CA,
+    /// ALPN.
+    fn tls_files(&self, file: &ConfigFile) -> anyhow::Result<tls::TlsFiles> {
         let server = &file.server;
-        let files = match (
-            self.cert.clone().or(server.cert.clone()),
-            self.key.clone().or(server.key.clone()),
-        ) {
-            (Some(cert), Some(key)) => tls::CertifiedKeyFiles { cert, key },
-            (None, None) => {
-                let dir = self
-                    .dev_cert_dir
-                    .clone()
-                    .or_else(|| {
-                        self.config
-                            .as_ref()
-                            .and_then(|c| c.parent().map(|p| p.to_owned()))
-                    })
-                    .unwrap_or_else(|| std::env::temp_dir().join("wkfuzz"));
-                let files = tls::generate_dev_cert(&dir)?;
-                tracing::warn!(cert = %files.cert.display(), key = %files.key.display(), "no --cert given: serving a self-signed dev certificate");
-                files
+        let mut certs = tls::TlsFiles::pairs(&self.cert, &self.key).map_err(one_line)?;
+        if certs.is_empty() {
+            match (&server.cert, &server.key) {
+                (Some(cert), Some(key)) => certs.push(tls::CertifiedKeyFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                (None, None) => {}
+                _ => bail!("config: give both server.cert and server.key, or neither"),
             }
-            _ => bail!("give both a certificate and a key, or neither"),
-        };
-        let loaded = tls::load_certified_key(&files)?;
-        for w in &loaded.warnings {
-            tracing::warn!(cert = %files.cert.display(), "{w}");
+            certs.extend(file.tls.certs.iter().map(|p| tls::CertifiedKeyFiles {
+                cert: p.cert.clone(),
+                key: p.key.clone(),
+            }));
         }
+        if certs.is_empty() {
+            let dir = self
+                .dev_cert_dir
+                .clone()
+                .or_else(|| {
+                    self.config
+                        .as_ref()
+                        .and_then(|c| c.parent().map(|p| p.to_owned()))
+                })
+                .unwrap_or_else(|| std::env::temp_dir().join("wkfuzz"));
+            let files = tls::generate_dev_cert(&dir).map_err(one_line)?;
+            tracing::warn!(cert = %files.cert.display(), key = %files.key.display(), "no --cert given: serving a self-signed dev certificate");
+            certs.push(files);
+        }
+        let ticket_keys = if self.ticket_key.is_empty() {
+            file.tls.ticket_keys.clone()
+        } else {
+            self.ticket_key.clone()
+        };
+        let ticket_lifetime_secs = self
+            .ticket_lifetime
+            .or(file.tls.ticket_lifetime_secs)
+            .unwrap_or(tls::DEFAULT_TICKET_LIFETIME_SECS);
+        if !(1..=tls::MAX_TICKET_LIFETIME_SECS).contains(&ticket_lifetime_secs) {
+            bail!(
+                "--ticket-lifetime must be 1..={} seconds (RFC 8446: at most seven days), got {ticket_lifetime_secs}",
+                tls::MAX_TICKET_LIFETIME_SECS
+            );
+        }
+        let optional = match self.client_auth {
+            Some(mode) => matches!(mode, ClientAuthArg::Optional),
+            None => file.tls.client_auth == Some(ClientAuthMode::Optional),
+        };
+        let client_auth = match self.client_ca.clone().or(file.tls.client_ca.clone()) {
+            None => tls::ClientAuth::None,
+            Some(ca) if optional => tls::ClientAuth::Optional(ca),
+            Some(ca) => tls::ClientAuth::Required(ca),
+        };
         let alpn_list = if self.alpn.is_empty() {
             server.alpn.clone().unwrap_or_default()
         } else {
             self.alpn.clone()
         };
-        let alpn = alpn_list.into_iter().map(String::into_bytes).collect();
-        Ok(tls::server_config(loaded.key, alpn)?)
+        Ok(tls::TlsFiles {
+            certs,
+            ticket_keys,
+            ticket_lifetime_secs,
+            client_auth,
+            alpn: alpn_list.into_iter().map(String::into_bytes).collect(),
+        })
     }
+}
+
+/// A TLS error as one line: its Display already names the file and the problem (the
+/// source's text is part of it), so the error chain is not repeated.
+fn one_line(e: tls::TlsError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// Builds the TLS config at start-up, logging its warnings and what it serves.
+fn build_tls(files: &tls::TlsFiles) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let built = files.build().map_err(one_line)?;
+    for w in &built.warnings {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(summary = %built.summary, "TLS config loaded");
+    Ok(built.config)
+}
+
+/// On every SIGHUP, re-reads `files` and swaps the TLS config in `shared` if everything
+/// loads; otherwise logs why and keeps the material in service.
+fn spawn_reload_on_hangup(files: tls::TlsFiles, shared: Arc<Shared>) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangup =
+            signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+        let files = Arc::new(files);
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let (files, shared) = (files.clone(), shared.clone());
+                // File reads and key checks block; keep them off the runtime's workers.
+                let result = tokio::task::spawn_blocking(move || {
+                    shared.live_tls().map(|live| tls::reload(&files, live))
+                })
+                .await;
+                match result {
+                    Ok(Some(Ok(built))) => {
+                        for w in &built.warnings {
+                            tracing::warn!("{w}");
+                        }
+                        tracing::info!(summary = %built.summary, "SIGHUP: TLS certificates and ticket keys reloaded");
+                    }
+                    Ok(Some(Err(error))) => tracing::error!(
+                        %error,
+                        "SIGHUP: TLS reload failed; the certificates and ticket keys in service are kept"
+                    ),
+                    Ok(None) => {}
+                    Err(error) => tracing::error!(%error, "SIGHUP: TLS reload task failed"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (files, shared);
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -24,6 +24,8 @@
 //!   record plan, and the records the client sends after it.
 //! - [`script`]: [`script::Script`], the `session` target's input: client slots and their
 //!   actions, in an invertible byte format.
+//! - [`strategy`]: [`strategy::from_bytes`], the bridge that lets property tests drive
+//!   these models from byte strings, and [`Damage`], byte-level damage to valid inputs.
 //! - `pick` (private): weighted choices over an `Unstructured`.
 
 pub mod client_hello;
@@ -34,6 +36,7 @@ pub mod length;
 mod pick;
 pub mod records;
 pub mod script;
+pub mod strategy;
 #[cfg(test)]
 mod testutil;
 
@@ -43,3 +46,4 @@ pub use client_hello::{
 pub use flight::{HandshakeInput, LaterRecord};
 pub use length::LengthMode;
 pub use records::{ExtraRecord, RecordPlan};
+pub use strategy::Damage;

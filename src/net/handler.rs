@@ -31,8 +31,8 @@ const LINGER_BYTES: usize = 64 * 1024;
 
 /// The byte layer a connection on `transport` starts with.
 fn new_layer(transport: Transport, shared: &Shared) -> Result<Layer, String> {
-    let tls = || match &shared.tls {
-        Some(cfg) => rustls::ServerConnection::new(cfg.clone())
+    let tls = || match shared.tls_config() {
+        Some(cfg) => rustls::ServerConnection::new(cfg)
             .map(|c| Layer::Tls(Box::new(c)))
             .map_err(|e| format!("TLS setup: {e}")),
         None => Err(format!("{transport} listener without TLS config")),
@@ -200,12 +200,15 @@ impl Handler {
                 }
             }
             if session.is_none() && !layer.is_handshaking() {
-                session = Some(Session::new(
-                    self.id,
-                    self.seed,
-                    settings.session.clone(),
-                    clock::now(),
-                ));
+                let mut s =
+                    Session::new(self.id, self.seed, settings.session.clone(), clock::now());
+                if settings.client_cert_uid {
+                    // A client certificate names the one uid this connection may log in as.
+                    if let Some(cert) = layer.peer_certificates().and_then(<[_]>::first) {
+                        s.require_uid(crate::tls::client_cert_uid(cert).unwrap_or_default());
+                    }
+                }
+                session = Some(s);
                 self.stats.set_stage(Stage::Connect);
             }
             match session.as_mut() {

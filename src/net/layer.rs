@@ -97,6 +97,16 @@ impl Layer {
         }
     }
 
+    /// The certificate chain the TLS client authenticated with, if any (client certificate
+    /// verified by the server config's verifier), leaf first.
+    pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
+        match self {
+            Layer::Plain => None,
+            Layer::Tls(c) => c.peer_certificates(),
+            Layer::Ws(w) => w.inner().peer_certificates(),
+        }
+    }
+
     /// Feeds wire bytes; appends decrypted application data to `plain` and anything the
     /// layer answers by itself (TLS handshake, WebSocket 101 and pongs) to `wire_out`.
     ///

@@ -43,6 +43,9 @@ pub struct NetSettings {
     /// The request path the WebSocket listeners upgrade (`*` for any); see
     /// [`super::upgrade`].
     pub ws_path: String,
+    /// A TLS client certificate's subject CN is the only uid its connection may CONNECT
+    /// as (see [`crate::tls::client_cert_uid`]).
+    pub client_cert_uid: bool,
 }
 
 impl Default for NetSettings {
@@ -54,6 +57,7 @@ impl Default for NetSettings {
             write_timeout: Duration::from_secs(10),
             proxy_protocol: false,
             ws_path: "/".to_owned(),
+            client_cert_uid: false,
         }
     }
 }

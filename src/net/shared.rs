@@ -3,6 +3,7 @@
 
 use super::NetSettings;
 use crate::hub::{ConnId, Hub};
+use crate::tls::LiveConfig;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -16,8 +17,9 @@ pub struct Shared {
     wakers: Mutex<BTreeMap<ConnId, Arc<Notify>>>,
     /// Limits.
     pub settings: NetSettings,
-    /// TLS config for the TLS listeners.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// TLS config for the TLS listeners; swappable (SIGHUP reload), read once per new
+    /// connection.
+    tls: Option<LiveConfig>,
 }
 
 impl Shared {
@@ -27,8 +29,18 @@ impl Shared {
             hub: Mutex::new(hub),
             wakers: Mutex::new(BTreeMap::new()),
             settings,
-            tls,
+            tls: tls.map(LiveConfig::new),
         }
+    }
+
+    /// The TLS config a new connection starts with (`None`: no TLS listeners).
+    pub fn tls_config(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.tls.as_ref().map(LiveConfig::current)
+    }
+
+    /// The swappable TLS config, for [`crate::tls::reload`].
+    pub fn live_tls(&self) -> Option<&LiveConfig> {
+        self.tls.as_ref()
     }
 
     /// Runs `f` with the hub locked, then wakes every connection it queued something for.

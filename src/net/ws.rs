@@ -295,6 +295,11 @@ impl WsLayer {
         }
     }
 
+    /// The layer WebSocket runs over (plain or TLS).
+    pub fn inner(&self) -> &Layer {
+        &self.inner
+    }
+
     /// Whether the TLS handshake or the upgrade is still in progress.
     pub fn is_handshaking(&self) -> bool {
         self.inner.is_handshaking() || matches!(self.state, State::ExpectUpgrade { .. })

@@ -46,6 +46,17 @@ impl Session {
                 };
                 refused(reason, e.to_string())
             })?;
+            if let Some(required) = &self.required_uid {
+                if required.is_empty() || *required != c.uid {
+                    return Err(refused(
+                        ReasonCode::AUTH_FAIL,
+                        format!(
+                            "uid {:?} is not the client certificate's {required:?}",
+                            c.uid
+                        ),
+                    ));
+                }
+            }
             hub.authenticate(&c.uid, &c.token)
                 .map_err(|r| refused(r, format!("token refused for uid {:?}", c.uid)))?;
             let mut secret = [0u8; 32];
@@ -82,5 +93,44 @@ impl Session {
                 }));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::client::Client;
+    use crate::clock::Time;
+    use crate::hub::{Hub, HubConfig};
+    use crate::proto::{DeviceFlag, Packet, ReasonCode};
+    use crate::session::{Session, SessionConfig};
+
+    /// CONNECT as `uid` on a session restricted to `required`; the CONNACK reason.
+    fn connack(required: Option<&str>, uid: &str) -> ReasonCode {
+        let now = Time::from_unix_millis(1_700_000_000_000);
+        let mut hub = Hub::new(HubConfig::default());
+        let (id, seed) = hub.open();
+        let mut session = Session::new(id, seed, SessionConfig::default(), now);
+        if let Some(r) = required {
+            session.require_uid(r.to_owned());
+        }
+        let mut client = Client::new([7; 32], 4);
+        let connect = client.connect(uid, "t", DeviceFlag::APP, 0);
+        session.handle_bytes(&client.encode(&connect), now, &mut hub);
+        let mut out = Vec::new();
+        session.poll_transmit(&mut hub, &mut out);
+        let frames = client.handle_bytes(&out).unwrap();
+        match frames.first().map(|f| &f.packet) {
+            Some(Packet::Connack(c)) => c.reason,
+            other => panic!("no CONNACK: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn certificate_uid_must_match_connect_uid() {
+        assert_eq!(connack(None, "bob"), ReasonCode::SUCCESS);
+        assert_eq!(connack(Some("alice"), "alice"), ReasonCode::SUCCESS);
+        assert_eq!(connack(Some("alice"), "bob"), ReasonCode::AUTH_FAIL);
+        assert_eq!(connack(Some("alice"), "Alice"), ReasonCode::AUTH_FAIL);
+        assert_eq!(connack(Some(""), ""), ReasonCode::AUTH_FAIL);
     }
 }

@@ -65,6 +65,8 @@ pub struct Session {
     out: Vec<u8>,
     /// The uid of a successful CONNECT, kept after close for the log.
     uid: Option<String>,
+    /// The only uid CONNECT may log in as (the TLS client certificate's); `None` = any.
+    required_uid: Option<String>,
 }
 
 impl Session {
@@ -79,7 +81,15 @@ impl Session {
             inbuf: Vec::new(),
             out: Vec::new(),
             uid: None,
+            required_uid: None,
         }
+    }
+
+    /// Restricts CONNECT to `uid` (the subject of the connection's TLS client certificate);
+    /// any other uid gets CONNACK 2 (auth fail) and the connection closes. An empty `uid`
+    /// (a certificate with no usable subject name) matches no CONNECT.
+    pub fn require_uid(&mut self, uid: String) {
+        self.required_uid = Some(uid);
     }
 
     /// This connection's id.

@@ -34,23 +34,7 @@ pub fn server_config_with_provider(
     alpn: Vec<Vec<u8>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    if let Some((index, proto)) = alpn
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.is_empty() || p.len() > MAX_ALPN_PROTOCOL_LEN)
-    {
-        return Err(TlsError::InvalidAlpn {
-            index,
-            len: proto.len(),
-        });
-    }
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(TlsError::Config)?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SniResolver::new(key)));
-    config.alpn_protocols = alpn;
-    Ok(Arc::new(config))
+    super::material::build_config(SniResolver::new(key), None, None, alpn, provider)
 }
 
 #[cfg(test)]

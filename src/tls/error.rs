@@ -125,6 +125,45 @@ pub enum TlsError {
         /// What rcgen reported.
         reason: String,
     },
+    /// A session-ticket key file that is not 48 or 80 bytes long (nginx
+    /// `ssl_session_ticket_key` format).
+    #[error("{}: session ticket key must be 48 or 80 bytes (nginx ssl_session_ticket_key format), got {len}", path.display())]
+    TicketKeyLength {
+        /// The file.
+        path: PathBuf,
+        /// Its length in bytes.
+        len: u64,
+    },
+    /// Two session-ticket key files carry the same 16-byte key name, so a ticket could not
+    /// say which key sealed it.
+    #[error("{}: session ticket key name {name} is already used by {}", path.display(), first.display())]
+    DuplicateTicketKey {
+        /// The later file.
+        path: PathBuf,
+        /// The earlier file with the same name.
+        first: PathBuf,
+        /// The key name, hex.
+        name: String,
+    },
+    /// The client CA file could not be turned into a client certificate verifier.
+    #[error("{}: unusable client CA: {reason}", path.display())]
+    ClientCa {
+        /// The CA file.
+        path: PathBuf,
+        /// What webpki or rustls reported.
+        reason: String,
+    },
+    /// No certificate was configured at all.
+    #[error("TLS config: no certificate configured")]
+    NoCertificates,
+    /// Certificate and key files were not given in pairs.
+    #[error("TLS config: {certs} certificate file(s) but {keys} key file(s); give --cert and --key in pairs")]
+    Unpaired {
+        /// Number of certificate files.
+        certs: usize,
+        /// Number of key files.
+        keys: usize,
+    },
     /// An ALPN protocol name that cannot go on the wire (RFC 7301: 1..=255 bytes).
     #[error("TLS config: ALPN protocol #{index} has length {len}, expected 1..=255")]
     InvalidAlpn {
@@ -155,9 +194,15 @@ impl TlsError {
             | Self::InvalidKey { path, .. }
             | Self::BadCertificate { path, .. }
             | Self::Write { path, .. }
-            | Self::Generate { path, .. } => Some(path),
+            | Self::Generate { path, .. }
+            | Self::TicketKeyLength { path, .. }
+            | Self::DuplicateTicketKey { path, .. }
+            | Self::ClientCa { path, .. } => Some(path),
             Self::KeyMismatch { key, .. } => Some(key),
-            Self::InvalidAlpn { .. } | Self::Config(_) => None,
+            Self::InvalidAlpn { .. }
+            | Self::Config(_)
+            | Self::NoCertificates
+            | Self::Unpaired { .. } => None,
         }
     }
 }
