@@ -294,6 +294,7 @@ fn cbc_only_client_hello() -> Vec<u8> {
 async fn raw_tls_exchange(server: &TestServer, bytes: &[u8]) -> (Vec<u8>, std::net::SocketAddr) {
     let mut s = TcpStream::connect(server.tls).await.unwrap();
     let local = s.local_addr().unwrap();
+    mark_peer(local);
     s.write_all(bytes).await.unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(WAIT, s.read_to_end(&mut answer))
@@ -399,6 +400,7 @@ async fn proxy_protocol_header_names_the_real_client() {
     // A header shorter than 12 bytes that then ends (WuKongIM #458).
     let mut s = TcpStream::connect(server.tcp).await.unwrap();
     let local = s.local_addr().unwrap();
+    mark_peer(local);
     s.write_all(b"\r\n\r\n\0").await.unwrap();
     s.shutdown().await.unwrap();
     let lines = wait_close_log(local).await;
@@ -463,6 +465,7 @@ async fn unauthenticated_connection_times_out_after_the_connect_timeout() {
     let server = TestServer::start_with(HubConfig::default(), settings).await;
     let mut s = TcpStream::connect(server.tcp).await.unwrap();
     let local = s.local_addr().unwrap();
+    mark_peer(local);
     let start = std::time::Instant::now();
     let mut buf = Vec::new();
     tokio::time::timeout(WAIT, s.read_to_end(&mut buf))

@@ -29,23 +29,6 @@ use tokio::net::TcpStream;
 use wkfuzz::gen::{Damage, HandshakeInput, RecordPlan};
 use wkfuzz::tls::TlsFiles;
 
-/// rustls errors that end a connection without queuing any alert: rustls 0.23.46
-/// `ConnectionCore::process_more_input` (conn.rs) returns them directly, not through
-/// `handle_deframe_error`/`send_fatal_alert`, so the server closes silently although
-/// RFC 8446 sections 5.1 and 6.2 ask for unexpected_message / decode_error. Found by this
-/// property (`proptest-regressions/prop_records.txt`); pinned by the regression tests at
-/// the end of this file until the layer sends the alert itself. The last two come from
-/// `CommonState` (common_state.rs): a peer that floods warning alerts (which the record
-/// plans insert) or KeyUpdates is dropped without one.
-const RUSTLS_ALERTLESS_ERRORS: [&str; 6] = [
-    "MessageInterleavedWithHandshakeMessage",
-    "RejectedEarlyDataInterleavedWithHandshakeMessage",
-    "TooManyEmptyFragments",
-    "HandshakePayloadTooLarge",
-    "TooManyWarningAlertsReceived",
-    "TooManyKeyUpdateRequests",
-];
-
 /// How long the driver waits for the server before deciding it waits for more input.
 const QUIET: Duration = Duration::from_millis(40);
 /// Most round trips of one handshake.
@@ -302,11 +285,10 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             let peer_gave_up = line.contains("peer closed during handshake")
                 || line.contains("received fatal alert")
                 || line.contains("peer closed");
-            let known_silent = RUSTLS_ALERTLESS_ERRORS.iter().any(|e| line.contains(e));
             // "-": the layer did not fail (timeout, EOF); "none": it failed, sent nothing.
             let alert_sent = alert != "none" && alert != "-";
             prop_assert!(
-                alert_sent || peer_gave_up || known_silent,
+                alert_sent || peer_gave_up,
                 "failed handshake without an alert or a peer close: {}",
                 line
             );
@@ -367,9 +349,16 @@ fn undamaged_handshakes_complete() {
     }
 }
 
-/// Sends `wire`, reads to the end; checks the connection ended with nothing sent back and
-/// one log event naming `error`, then that the healthy pair still chats.
-fn assert_silent_close(wire: &[u8], error: &str) {
+/// The property's finds: rustls errors that end a connection without queuing any alert.
+/// rustls 0.23.46 `ConnectionCore::process_more_input` (conn.rs) returns
+/// MessageInterleavedWithHandshakeMessage, TooManyEmptyFragments and HandshakePayloadTooLarge
+/// directly, and `CommonState` drops a peer that floods warning alerts or KeyUpdates without
+/// one; the server's layer (`net/layer.rs`) now sends close_notify for them.
+///
+/// Sends `wire`, reads to the end; checks the connection ended with a close_notify (rustls
+/// queued no alert for `error`) and one log event naming `error`, then that the healthy
+/// pair still chats.
+fn assert_close_notify(wire: &[u8], error: &str) {
     let w = world();
     w.rt.block_on(async {
         let mark = log_mark();
@@ -378,12 +367,16 @@ fn assert_silent_close(wire: &[u8], error: &str) {
         tcp.write_all(wire).await.unwrap();
         let mut answer = Vec::new();
         let _ = tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer)).await;
-        assert!(answer.is_empty(), "no alert is sent today: {answer:?}");
+        // A plaintext warning-level close_notify alert record.
+        assert!(
+            answer.ends_with(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00]),
+            "close_notify expected: {answer:?}"
+        );
         let lines = close_lines_since(local, mark).await;
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains(error), "{}", lines[0]);
         assert!(lines[0].contains("stage=handshake"), "{}", lines[0]);
-        assert_eq!(field(&lines[0], "alert"), "none");
+        assert_eq!(field(&lines[0], "alert"), "close_notify");
         let mut pair = w.healthy.lock().await;
         let (a, b) = pair.as_mut().unwrap();
         chat_round(a, b, error).await;
@@ -401,29 +394,29 @@ fn record(ty: u8, body: &[u8]) -> Vec<u8> {
 /// Regression for a handshake message declaring a length over rustls's limit (the
 /// property's second find: two bytes of a real ClientHello's length overwritten).
 #[test]
-fn oversized_handshake_length_closes_without_an_alert() {
+fn oversized_handshake_length_closes_with_close_notify() {
     let mut body = vec![1, 0x01, 0x00, 0x01];
     body.extend_from_slice(&[3, 3]);
     body.extend_from_slice(&[0; 32]);
-    assert_silent_close(&record(22, &body), "HandshakePayloadTooLarge");
+    assert_close_notify(&record(22, &body), "HandshakePayloadTooLarge");
 }
 
 /// Regression for the property's third find: warning alerts (close_notify's cousins, level
 /// 1) before the ClientHello, more than rustls tolerates.
 #[test]
-fn warning_alert_flood_closes_without_an_alert() {
+fn warning_alert_flood_closes_with_close_notify() {
     let mut wire = Vec::new();
     for _ in 0..8 {
         // level warning (1), description user_canceled (90)
         wire.extend(record(21, &[1, 90]));
     }
-    assert_silent_close(&wire, "TooManyWarningAlertsReceived");
+    assert_close_notify(&wire, "TooManyWarningAlertsReceived");
 }
 
 /// Regression for the property's first find: a ClientHello split over two handshake
 /// records with a ChangeCipherSpec record between them.
 #[test]
-fn interleaved_record_in_a_fragmented_hello_closes_without_an_alert() {
+fn interleaved_record_in_a_fragmented_hello_closes_with_close_notify() {
     let w = world();
     let hello = {
         let versions: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
@@ -437,5 +430,5 @@ fn interleaved_record_in_a_fragmented_hello_closes_without_an_alert() {
     let mut wire = record(22, &hello[..10]);
     wire.extend(record(20, &[1]));
     wire.extend(record(22, &hello[10..]));
-    assert_silent_close(&wire, "MessageInterleavedWithHandshakeMessage");
+    assert_close_notify(&wire, "MessageInterleavedWithHandshakeMessage");
 }

@@ -320,6 +320,7 @@ async fn wss_port_answers_a_plaintext_request_with_a_tls_alert_and_ws_port_answe
     // An HTTP request where TLS is expected: rustls refuses the record.
     let mut tcp = tokio::net::TcpStream::connect(server.wss).await.unwrap();
     let local = tcp.local_addr().unwrap();
+    mark_peer(local);
     tcp.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
@@ -351,6 +352,7 @@ async fn upgrade_must_finish_within_the_handshake_timeout() {
     let server = TestServer::start_with(HubConfig::default(), settings).await;
     let mut tcp = tokio::net::TcpStream::connect(server.ws).await.unwrap();
     let local = tcp.local_addr().unwrap();
+    mark_peer(local);
     tcp.write_all(b"GET / HTTP/1.1\r\nHost: loc").await.unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer))

@@ -54,14 +54,34 @@ pub fn log_lines_with(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// Log offset at which each local address's connection started: lines before it belong to
+/// an older connection that happened to use the same port.
+fn marks() -> &'static Mutex<std::collections::BTreeMap<SocketAddr, usize>> {
+    static MARKS: OnceLock<Mutex<std::collections::BTreeMap<SocketAddr, usize>>> = OnceLock::new();
+    MARKS.get_or_init(Default::default)
+}
+
+/// Records that a connection from `local` starts now (see [`wait_close_log`]).
+pub fn mark_peer(local: SocketAddr) {
+    let len = logs().lock().unwrap().len();
+    marks().lock().unwrap().insert(local, len);
+}
+
 /// Waits until a "connection closed" line naming `peer` appears; returns all such lines.
 pub async fn wait_close_log(peer: SocketAddr) -> Vec<String> {
-    let needle = format!("peer={peer}");
+    // Trailing space: `:4000` must not match `:40000`.
+    let needle = format!("peer={peer} ");
+    let from = marks().lock().unwrap().get(&peer).copied().unwrap_or(0);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let lines: Vec<String> = log_lines_with(&needle)
-            .into_iter()
-            .filter(|l| l.contains("connection closed"))
+        let text = {
+            let buf = logs().lock().unwrap();
+            String::from_utf8_lossy(buf.get(from..).unwrap_or_default()).into_owned()
+        };
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(&needle) && l.contains("connection closed"))
+            .map(str::to_owned)
             .collect();
         if !lines.is_empty() || tokio::time::Instant::now() > deadline {
             return lines;
@@ -184,6 +204,7 @@ impl User {
     pub async fn tls(server: &TestServer, uid: &str, version: u8) -> User {
         let tcp = TcpStream::connect(server.tls).await.unwrap();
         let local = tcp.local_addr().unwrap();
+        mark_peer(local);
         let connector = tokio_rustls::TlsConnector::from(server.client_config());
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
         let tls = tokio::time::timeout(WAIT, connector.connect(name, tcp))
@@ -204,6 +225,7 @@ impl User {
     pub async fn tcp(server: &TestServer, uid: &str, version: u8) -> User {
         let tcp = TcpStream::connect(server.tcp).await.unwrap();
         let local = tcp.local_addr().unwrap();
+        mark_peer(local);
         User::over(Box::new(tcp), local, uid, version)
     }
 
@@ -367,6 +389,7 @@ pub async fn raw_connect(
 ) -> (Box<dyn Wire>, SocketAddr) {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let local = tcp.local_addr().unwrap();
+    mark_peer(local);
     if !tls {
         return (Box::new(tcp), local);
     }
