@@ -24,6 +24,9 @@
 //!   record plan, and the records the client sends after it.
 //! - [`script`]: [`script::Script`], the `session` target's input: client slots and their
 //!   actions, in an invertible byte format.
+//! - [`ws`]: [`ws::WsScript`], the `ws` target's input: a WebSocket upgrade request and
+//!   client frames (any opcode, bits, mask and length form) carrying a wkproto stream, plus
+//!   the frame-header reader the target judges the server's answers with.
 //! - `pick` (private): weighted choices over an `Unstructured`.
 
 pub mod client_hello;
@@ -36,6 +39,7 @@ pub mod records;
 pub mod script;
 #[cfg(test)]
 mod testutil;
+pub mod ws;
 
 pub use client_hello::{
     tls12_cbc_only, well_formed_tls12, well_formed_tls13, ClientHelloModel, MAX_HELLO_LEN,
