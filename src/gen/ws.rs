@@ -7,7 +7,7 @@
 //! several wkproto frames in one message and one wkproto frame over several messages all
 //! come out of the same few choices.
 //!
-//! Weighted towards valid (see [`super::pick`]): an input that reads as zeros is the JS
+//! Weighted towards valid (see `gen::pick`): an input that reads as zeros is the JS
 //! SDK's upgrade request, a CONNECT, and one masked binary frame carrying it. Every size is
 //! bounded: at most [`MAX_FRAMES`] frames, [`MAX_WK_OPS`] wkproto operations, and payloads
 //! of at most [`MAX_FILLER`] bytes, so one script encodes to well under 200 KiB.

@@ -9,7 +9,7 @@
 //! SEND, ...) encoded by a real [`Client`].
 //!
 //! The target knows what the server must do with the stream, from RFC 6455 alone (with
-//! tungstenite's choices where the RFC leaves one, noted in [`interpret`]): the target
+//! tungstenite's choices where the RFC leaves one, noted at `interpret`): the target
 //! parses the client's frames itself and derives, for every byte offset, which binary
 //! messages must have reached the session, which pings must have been answered, and where
 //! the connection must fail and with which close code. After every read it checks:
