@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use std::process::ExitCode;
 use std::time::Duration;
+use wkfuzz::load::chat::ChatOptions;
 use wkfuzz::load::core::{CoreOptions, Loops};
 use wkfuzz::load::handshakes::{HandshakeOptions, TlsVersion};
 use wkfuzz::load::idle::IdleOptions;
@@ -31,6 +32,10 @@ enum Mode {
     /// Server RSS per idle logged-in connection: starts `wkfuzz serve` as a child and holds
     /// N logged-in connections to it (TLS and TCP).
     Idle(Idle),
+    /// Messages per second between connected clients over real sockets, per transport
+    /// (wss against TLS over TCP by default): each client sends person messages to the
+    /// next one and acknowledges what it receives; rounds alternate the transports.
+    Chat(Chat),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -145,6 +150,50 @@ struct Idle {
     server_exe: Option<std::path::PathBuf>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ChatTransport {
+    /// WebSocket over TLS (tokio-tungstenite clients).
+    Wss,
+    /// wkproto over TLS over TCP.
+    Tls,
+    /// WebSocket over TCP.
+    Ws,
+    /// wkproto over TCP.
+    Tcp,
+}
+
+#[derive(Debug, Args)]
+struct Chat {
+    /// Transports to measure (comma-separated or repeated); wss/tls and ws/tcp ratios are
+    /// reported when both are measured.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ChatTransport::Wss, ChatTransport::Tls])]
+    transport: Vec<ChatTransport>,
+    /// Connected clients per round.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    clients: usize,
+    /// Seconds of sending per round and transport.
+    #[arg(long, default_value_t = 3.0, value_name = "SECS")]
+    seconds: f64,
+    /// Rounds per transport (alternating order); medians are reported.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    rounds: usize,
+    /// SENDs a client may have waiting for SENDACK (1: send, wait for SENDACK, send).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    window: usize,
+    /// Plaintext bytes per message.
+    #[arg(long, default_value_t = 64, value_name = "BYTES")]
+    payload: usize,
+    /// Worker threads of the server runtime (0: one per CPU, as `wkfuzz serve`).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    server_threads: usize,
+    /// Worker threads of the clients' runtime (0: one per CPU).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    client_threads: usize,
+    /// Seconds of the unrecorded warm-up round on each transport.
+    #[arg(long, default_value_t = 0.5, value_name = "SECS")]
+    warmup: f64,
+}
+
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s).with_context(|| format!("{flag} {s}: not a duration"))
 }
@@ -203,6 +252,29 @@ impl Load {
                 options.settle = Duration::from_millis(i.settle_ms);
                 options.parallel = i.parallel;
                 Box::new(wkfuzz::load::idle::run(&options)?)
+            }
+            Mode::Chat(c) => {
+                let options = ChatOptions {
+                    transports: c
+                        .transport
+                        .iter()
+                        .map(|t| match t {
+                            ChatTransport::Wss => Transport::Wss,
+                            ChatTransport::Tls => Transport::Tls,
+                            ChatTransport::Ws => Transport::Ws,
+                            ChatTransport::Tcp => Transport::Tcp,
+                        })
+                        .collect(),
+                    clients: c.clients,
+                    round: seconds("--seconds", c.seconds)?,
+                    rounds: c.rounds,
+                    window: c.window,
+                    payload: c.payload,
+                    server_threads: c.server_threads,
+                    client_threads: c.client_threads,
+                    warmup: seconds("--warmup", c.warmup)?,
+                };
+                Box::new(wkfuzz::load::chat::run(&options)?)
             }
         };
         if self.json {

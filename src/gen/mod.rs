@@ -26,6 +26,9 @@
 //!   actions, in an invertible byte format.
 //! - [`strategy`]: [`strategy::from_bytes`], the bridge that lets property tests drive
 //!   these models from byte strings, and [`Damage`], byte-level damage to valid inputs.
+//! - [`ws`]: [`ws::WsScript`], the `ws` target's input: a WebSocket upgrade request and
+//!   client frames (any opcode, bits, mask and length form) carrying a wkproto stream, plus
+//!   the frame-header reader the target judges the server's answers with.
 //! - `pick` (private): weighted choices over an `Unstructured`.
 
 pub mod client_hello;
@@ -39,6 +42,7 @@ pub mod script;
 pub mod strategy;
 #[cfg(test)]
 mod testutil;
+pub mod ws;
 
 pub use client_hello::{
     tls12_cbc_only, well_formed_tls12, well_formed_tls13, ClientHelloModel, MAX_HELLO_LEN,

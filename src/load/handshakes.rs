@@ -608,14 +608,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// This thread's id as named under `/proc/self/task` (Linux), from `/proc/thread-self`.
-fn current_tid() -> Option<String> {
+pub(crate) fn current_tid() -> Option<String> {
     let link = std::fs::read_link("/proc/thread-self").ok()?;
     Some(link.file_name()?.to_str()?.to_owned())
 }
 
 /// CPU time (user + system, nanosecond resolution from schedstat) used so far by the
 /// threads in `tids`; `None` where `/proc` does not say.
-fn cpu_seconds(tids: &Mutex<Vec<String>>) -> Option<f64> {
+pub(crate) fn cpu_seconds(tids: &Mutex<Vec<String>>) -> Option<f64> {
     let tids = lock(tids).clone();
     if tids.is_empty() {
         return None;

@@ -12,12 +12,17 @@
 //! - [`core`]: messages per second through sessions and the hub, no sockets: once with the
 //!   clients' crypto in the loop, once server side only (pre-encoded input).
 //! - [`idle`]: resident memory of a `wkfuzz serve` child per idle logged-in connection.
+//! - [`chat`]: messages per second between 100 connected clients over real sockets, per
+//!   transport (wss against tls over TCP; ws and tcp too).
+//! - `wire` (private): a client connection over any transport (tcp, tls, ws, wss).
 //! - here: what the modes share: [`LoadError`], [`median`], the JSON writer, the dev
 //!   certificate in a private temporary directory.
 
+pub mod chat;
 pub mod core;
 pub mod handshakes;
 pub mod idle;
+mod wire;
 
 use crate::tls::{self, CertifiedKeyFiles, TlsError};
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};

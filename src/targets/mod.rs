@@ -16,6 +16,7 @@
 //! | `keys` | raw bytes | PEM/DER key and certificate loading, ClientKey decoding |
 //! | `proxy` | raw bytes | PROXY v1/v2 header parsing |
 //! | `crypto` | structured | payload decrypt, PKCS7, base64, msgKey checks |
+//! | `ws` | raw or structured WebSocket client stream | upgrade, frame protocol, message reassembly into the session and hub |
 
 pub mod codec;
 pub mod corpus;
@@ -33,6 +34,7 @@ pub mod seeds;
 pub mod selftest;
 pub mod session;
 mod tls_server;
+pub mod ws;
 
 pub use outcome::Outcome;
 
@@ -55,6 +57,8 @@ pub enum Target {
     Handshake,
     /// Raw bytes into the TLS acceptor.
     Records,
+    /// A WebSocket client stream (raw or modelled) through the WebSocket layer into a session.
+    Ws,
     /// Two planted bugs, for testing the triage pipeline (not in `ALL`).
     Selftest,
 }
@@ -70,6 +74,7 @@ impl Target {
         Target::Session,
         Target::Handshake,
         Target::Records,
+        Target::Ws,
     ];
 
     /// Every target including `selftest`: what may appear in `regressions/`.
@@ -82,6 +87,7 @@ impl Target {
         Target::Session,
         Target::Handshake,
         Target::Records,
+        Target::Ws,
         Target::Selftest,
     ];
 
@@ -96,6 +102,7 @@ impl Target {
             Target::Session => "session",
             Target::Handshake => "handshake",
             Target::Records => "records",
+            Target::Ws => "ws",
             Target::Selftest => "selftest",
         }
     }
@@ -117,6 +124,7 @@ impl Target {
             Target::Session => session::run(data),
             Target::Handshake => handshake::run(data),
             Target::Records => records::run(data),
+            Target::Ws => ws::run(data),
             Target::Selftest => selftest::run(data),
         }
     }
@@ -132,6 +140,7 @@ impl Target {
             Target::Codec => codec::describe(data),
             Target::Crypto => crypto::describe(data),
             Target::Session => session::describe(data),
+            Target::Ws => ws::describe(data),
         }
     }
 }

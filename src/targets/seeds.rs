@@ -1,6 +1,7 @@
 //! Seed inputs for the committed corpus: real protocol transcripts where the target reads
 //! wire bytes (a scripted chat between well-behaved clients and the real session, at every
-//! version; the upstream frames of wkproto.md section 7; valid PROXY headers and key files),
+//! version; the upstream frames of wkproto.md section 7; valid PROXY headers and key files;
+//! WebSocket client streams like the JS SDK's, whole and cut up, and broken ones),
 //! and deterministic pseudo-random inputs for the structured targets. Deterministic: the same
 //! build writes the same seeds.
 
@@ -43,6 +44,7 @@ pub fn seeds(target: Target) -> Vec<Vec<u8>> {
         Target::Session => session_seeds(),
         Target::Records => record_seeds(),
         Target::Handshake => handshake_seeds(),
+        Target::Ws => ws_seeds(),
         Target::Selftest => vec![b"hello".to_vec()],
     }
 }
@@ -387,6 +389,199 @@ fn session_seeds() -> Vec<Vec<u8>> {
         ],
     });
     scripts.iter().map(Script::to_bytes).collect()
+}
+
+/// The `ws` target's first byte for raw mode with the reads of `SCHEDULES[schedule]`.
+fn ws_raw(schedule: u8, stream: &[u8]) -> Vec<u8> {
+    let mut v = vec![(schedule & 0x7) << 1];
+    v.extend_from_slice(stream);
+    v
+}
+
+/// Named raw-mode `ws` seeds (the target's tests check what each one gets): JS-SDK-like
+/// sessions (upgrade, then CONNECT, SEND, PING, RECVACK each in its own masked binary
+/// message), the same in one message, fragmented and cut across messages, a text message,
+/// ping and close, protocol violations, and refused upgrade requests.
+pub fn ws_named_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    use crate::gen::ws::{
+        BadUpgrade, LengthForm, Payload as P, UpgradeRequest, WkOp, WsFrame, WsScript, OP_BINARY,
+        OP_CLOSE, OP_CONTINUATION, OP_PING, OP_TEXT,
+    };
+    let ops = |version: u8| {
+        vec![
+            WkOp::Connect { version },
+            WkOp::Send {
+                to: 1,
+                text: b"hello from the browser".to_vec(),
+            },
+            WkOp::Ping,
+            WkOp::Recvack { id: 1 },
+        ]
+    };
+    let bin = |p: P| WsFrame::new(OP_BINARY, p);
+    let cont = |p: P| WsFrame::new(OP_CONTINUATION, p);
+    let encode = |upgrade: UpgradeRequest, wk: Vec<WkOp>, frames: Vec<WsFrame>| {
+        let (stream, _) = super::ws::wk_stream(&wk);
+        WsScript {
+            upgrade,
+            wk,
+            frames,
+        }
+        .encode(&stream)
+    };
+    // One message per wkproto frame, as the SDK sends them.
+    let per_frame = |version: u8| {
+        let (stream, _) = super::ws::wk_stream(&ops(version));
+        let mut sizes = Vec::new();
+        let mut rest = stream.as_slice();
+        while let Ok(Some(b)) = crate::proto::split_frame(rest, usize::MAX) {
+            sizes.push(bin(P::Wk(u16::try_from(b.total_len()).unwrap_or(u16::MAX))));
+            rest = rest.get(b.total_len()..).unwrap_or_default();
+        }
+        encode(UpgradeRequest::Sdk, ops(version), sizes)
+    };
+    let sdk = per_frame(4);
+    let mut out = vec![
+        ("sdk session v4", ws_raw(0, &sdk)),
+        ("sdk session v4, 1-byte reads", ws_raw(1, &sdk)),
+        ("sdk session v4, growing reads", ws_raw(6, &sdk)),
+        ("sdk session v2", ws_raw(2, &per_frame(2))),
+        (
+            "one message, several frames",
+            ws_raw(
+                0,
+                &encode(UpgradeRequest::Minimal, ops(4), vec![bin(P::Wk(0))]),
+            ),
+        ),
+        (
+            "fragmented, with a ping inside",
+            ws_raw(
+                3,
+                &encode(
+                    UpgradeRequest::Query(7),
+                    ops(4),
+                    vec![
+                        bin(P::Wk(10)).more(),
+                        WsFrame::new(OP_PING, P::Raw(b"keepalive".to_vec())),
+                        cont(P::Wk(40)).more(),
+                        cont(P::Wk(1)),
+                        WsFrame {
+                            length: LengthForm::Wide16,
+                            ..bin(P::Wk(30))
+                        },
+                        WsFrame {
+                            length: LengthForm::Wide64,
+                            ..bin(P::Wk(0))
+                        },
+                    ],
+                ),
+            ),
+        ),
+        (
+            "text message",
+            ws_raw(
+                0,
+                &encode(
+                    UpgradeRequest::Sdk,
+                    ops(4),
+                    vec![WsFrame::new(OP_TEXT, P::Raw(b"{\"hello\":1}".to_vec()))],
+                ),
+            ),
+        ),
+        (
+            "ping then close",
+            ws_raw(
+                5,
+                &encode(
+                    UpgradeRequest::Sdk,
+                    vec![WkOp::Connect { version: 4 }],
+                    vec![
+                        bin(P::Wk(0)),
+                        WsFrame::new(OP_PING, P::Raw(b"p".to_vec())),
+                        WsFrame::new(
+                            OP_CLOSE,
+                            P::Close {
+                                code: 1000,
+                                reason: b"bye".to_vec(),
+                            },
+                        ),
+                    ],
+                ),
+            ),
+        ),
+        (
+            "frame over the limit",
+            ws_raw(
+                0,
+                &encode(UpgradeRequest::Sdk, ops(4), vec![bin(P::Filler(2000))]),
+            ),
+        ),
+        (
+            "unmasked frame",
+            ws_raw(
+                0,
+                &encode(
+                    UpgradeRequest::Sdk,
+                    ops(4),
+                    vec![WsFrame {
+                        mask: None,
+                        ..bin(P::Wk(0))
+                    }],
+                ),
+            ),
+        ),
+        (
+            "invalid UTF-8 text",
+            ws_raw(
+                4,
+                &encode(
+                    UpgradeRequest::Sdk,
+                    ops(4),
+                    vec![WsFrame::new(OP_TEXT, P::Raw(vec![b'o', b'k', 0xc0, 0x80]))],
+                ),
+            ),
+        ),
+    ];
+    for (name, bad) in [
+        ("upgrade at a wrong path", BadUpgrade::WrongPath),
+        ("plain HTTP request", BadUpgrade::NotWebSocket),
+        ("upgrade without a key", BadUpgrade::NoKey),
+        ("upgrade with version 8", BadUpgrade::Version(8)),
+        ("POST upgrade", BadUpgrade::Post),
+        ("TLS bytes on the ws port", BadUpgrade::Garbage),
+    ] {
+        out.push((
+            name,
+            ws_raw(0, &encode(UpgradeRequest::Bad(bad), ops(4), vec![])),
+        ));
+    }
+    out
+}
+
+/// The named `ws` seeds, then modelled (mode 1) inputs from a deterministic random search,
+/// one for each kind of outcome it finds (clean sessions, each close code, refusals).
+fn ws_seeds() -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = ws_named_seeds().into_iter().map(|(_, s)| s).collect();
+    let mut rng = ChaCha20Rng::seed_from_u64(0x5753);
+    let mut wanted: std::collections::BTreeMap<String, Vec<u8>> = std::collections::BTreeMap::new();
+    for i in 0..600usize {
+        let mut data = vec![0u8; 1 + (i % 48) * 6];
+        rng.fill_bytes(&mut data);
+        if let Some(b) = data.first_mut() {
+            *b |= 1;
+        }
+        let outcome = super::ws::run(&data);
+        let verdict: String = outcome
+            .verdict
+            .split(':')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(":");
+        let key = format!("{verdict} clean={}", outcome.get("clean_sessions"));
+        wanted.entry(key).or_insert(data);
+    }
+    out.extend(wanted.into_values());
+    out
 }
 
 fn random_seeds(target: Target, n: usize) -> Vec<Vec<u8>> {
