@@ -16,6 +16,7 @@
 //! | `keys` | raw bytes | PEM/DER key and certificate loading, ClientKey decoding |
 //! | `proxy` | raw bytes | PROXY v1/v2 header parsing |
 //! | `crypto` | structured | payload decrypt, PKCS7, base64, msgKey checks |
+//! | `net` | raw bytes after a CONNECT, over a real socket | the tokio shell and its per-connection isolation (not in `ALL`) |
 
 pub mod codec;
 pub mod corpus;
@@ -26,6 +27,7 @@ pub mod frame;
 pub mod handshake;
 pub mod keys;
 pub mod log_capture;
+pub mod net;
 mod outcome;
 pub mod proxy;
 pub mod records;
@@ -57,6 +59,8 @@ pub enum Target {
     Records,
     /// Two planted bugs, for testing the triage pipeline (not in `ALL`).
     Selftest,
+    /// Raw bytes through the real tokio shell over loopback TCP (not in `ALL`).
+    Net,
 }
 
 impl Target {
@@ -83,6 +87,7 @@ impl Target {
         Target::Handshake,
         Target::Records,
         Target::Selftest,
+        Target::Net,
     ];
 
     /// The name used for directories and the fuzz binaries.
@@ -97,6 +102,7 @@ impl Target {
             Target::Handshake => "handshake",
             Target::Records => "records",
             Target::Selftest => "selftest",
+            Target::Net => "net",
         }
     }
 
@@ -118,6 +124,7 @@ impl Target {
             Target::Handshake => handshake::run(data),
             Target::Records => records::run(data),
             Target::Selftest => selftest::run(data),
+            Target::Net => net::run(data),
         }
     }
 
@@ -125,9 +132,12 @@ impl Target {
     /// `repro` and readable regressions.
     pub fn describe(self, data: &[u8]) -> String {
         match self {
-            Target::Frame | Target::Proxy | Target::Keys | Target::Records | Target::Selftest => {
-                outcome::hexdump(data)
-            }
+            Target::Frame
+            | Target::Proxy
+            | Target::Keys
+            | Target::Records
+            | Target::Selftest
+            | Target::Net => outcome::hexdump(data),
             Target::Handshake => handshake::describe(data),
             Target::Codec => codec::describe(data),
             Target::Crypto => crypto::describe(data),
