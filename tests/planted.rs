@@ -30,10 +30,22 @@ fn planted_code_is_compiled_only_with_the_feature() {
     let bin = Path::new(env!("CARGO_BIN_EXE_wkfuzz"));
     let (marker, symbols) = scan(bin);
     if cfg!(feature = "planted-bugs") {
-        assert!(marker && symbols, "feature on: canaries expected in {}", bin.display());
+        assert!(
+            marker && symbols,
+            "feature on: canaries expected in {}",
+            bin.display()
+        );
     } else {
-        assert!(!marker, "default build: canary marker found in {}", bin.display());
-        assert!(!symbols, "default build: planted symbols found in {}", bin.display());
+        assert!(
+            !marker,
+            "default build: canary marker found in {}",
+            bin.display()
+        );
+        assert!(
+            !symbols,
+            "default build: planted symbols found in {}",
+            bin.display()
+        );
     }
 }
 

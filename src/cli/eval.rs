@@ -259,10 +259,7 @@ fn classify(exe: &Path, bug: Bug, target: &str, input: &Path) -> anyhow::Result<
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let is_bug = stderr.contains(&format!("{CANARY_PREFIX} TRIGGERED {bug}"));
-    let signature = if let Some(s) = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("signature: "))
-    {
+    let signature = if let Some(s) = stdout.lines().find_map(|l| l.strip_prefix("signature: ")) {
         s.to_owned()
     } else if let Some(line) = stderr
         .lines()
@@ -402,7 +399,12 @@ fn summary(runs: &[Run], budget: u64, reps: u32) -> String {
             }
         }
     }
-    let bugs: Vec<usize> = groups.keys().map(|(o, _)| *o).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let bugs: Vec<usize> = groups
+        .keys()
+        .map(|(o, _)| *o)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let found = bugs.iter().filter(|o| best_per_bug.contains_key(o)).count();
     let _ = writeln!(
         out,
@@ -426,11 +428,7 @@ fn write_section(path: &Path, table: &str) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let section = format!("{START}\n{table}{END}");
     let new = match (text.find(START), text.find(END)) {
-        (Some(a), Some(b)) if a < b => format!(
-            "{}{section}{}",
-            &text[..a],
-            &text[b + END.len()..]
-        ),
+        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &text[..a], &text[b + END.len()..]),
         _ => format!(
             "{}\n## Planted-bug evaluation (`ci/eval.sh`)\n\n{section}\n",
             text.trim_end()

@@ -31,6 +31,25 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// How long one input may take before the connection counts as hung.
 const DEADLINE: Duration = Duration::from_secs(5);
 
+/// Name of the thread the in-process server runs on.
+const SERVER_THREAD: &str = "net-target-server";
+
+/// libfuzzer-sys installs a panic hook that aborts the process on *any* panic, before tokio
+/// can catch it; a production server has no such hook, and whether a connection's panic
+/// stays contained is exactly what this target tests. So panics on the server's thread only
+/// print (tokio then catches them and the supervisor decides); every other thread keeps the
+/// previous hook (the target's own oracle panics still abort under libFuzzer).
+fn contain_server_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(SERVER_THREAD) {
+            eprintln!("net target: a server task panicked (tokio catches it): {info}");
+        } else {
+            previous(info);
+        }
+    }));
+}
+
 /// The in-process server's address, started on first use.
 ///
 /// # Panics
@@ -38,9 +57,10 @@ const DEADLINE: Duration = Duration::from_secs(5);
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
+        contain_server_panics();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
-            .name("net-target-server".into())
+            .name(SERVER_THREAD.into())
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
