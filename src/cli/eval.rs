@@ -49,6 +49,10 @@ pub(crate) struct Eval {
     /// Where the summary table goes (between the planted-eval markers); `-` for nowhere.
     #[arg(long, default_value = "BENCHMARKS.md")]
     benchmarks: String,
+    /// Start from an empty corpus instead of the committed seeds (how far the fuzzer gets
+    /// on its own; the seed corpus already holds inputs of several bug classes).
+    #[arg(long)]
+    no_seeds: bool,
     /// The libFuzzer binaries.
     #[arg(long, default_value = "fuzz/target/x86_64-unknown-linux-gnu/release")]
     bin_dir: PathBuf,
@@ -113,7 +117,7 @@ impl Eval {
                 );
             }
             for rep in 1..=reps {
-                let run = run_one(&bin, &exe, *bug, target, rep, budget)?;
+                let run = run_one(&bin, &exe, *bug, target, rep, budget, self.no_seeds)?;
                 println!(
                     "{:<9} {:<9} rep {rep}: reached {:<8} triggered {:<8} crash {:<8} {}",
                     bug.id(),
@@ -136,7 +140,10 @@ impl Eval {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(&self.csv, csv(&runs))?;
-        let table = summary(&runs, budget, reps);
+        let mut table = summary(&runs, budget, reps);
+        if self.no_seeds {
+            table = format!("**No seeds** (empty starting corpus). {table}");
+        }
         println!("\n{table}");
         if self.benchmarks != "-" {
             write_section(Path::new(&self.benchmarks), &table)?;
@@ -178,15 +185,19 @@ fn run_one(
     target: &str,
     rep: u32,
     budget: u64,
+    no_seeds: bool,
 ) -> anyhow::Result<Run> {
     let work = tempfile::tempdir()?;
     let new_corpus = work.path().join("corpus");
     std::fs::create_dir_all(&new_corpus)?;
     let prefix = format!("{}/", work.path().display());
     let start = Instant::now();
-    let mut child = Command::new(bin)
-        .arg(&new_corpus)
-        .arg(Path::new("corpus").join(target))
+    let mut cmd = Command::new(bin);
+    cmd.arg(&new_corpus);
+    if !no_seeds {
+        cmd.arg(Path::new("corpus").join(target));
+    }
+    let mut child = cmd
         .arg(format!("-max_total_time={budget}"))
         .arg(format!("-seed={rep}"))
         .arg(format!("-artifact_prefix={prefix}"))
@@ -236,7 +247,8 @@ fn run_one(
     run.execs = stats.execs;
     run.exec_per_sec = stats.exec_per_sec;
     if let Some(artifact) = stats.artifact.filter(|_| run.crash_s.is_some()) {
-        let kept = PathBuf::from(format!("eval/artifacts/{bug}-{target}-{rep}"));
+        let tag = if no_seeds { "-noseeds" } else { "" };
+        let kept = PathBuf::from(format!("eval/artifacts/{bug}-{target}-{rep}{tag}"));
         std::fs::copy(&artifact, &kept).with_context(|| format!("copying {artifact}"))?;
         run.artifact = kept.display().to_string();
         let (sig, is_bug) = classify(exe, bug, target, &kept)?;
@@ -423,16 +435,23 @@ fn summary(runs: &[Run], budget: u64, reps: u32) -> String {
 
 /// Replaces the marked section of BENCHMARKS.md (or appends it).
 fn write_section(path: &Path, table: &str) -> anyhow::Result<()> {
-    const START: &str = "<!-- planted-eval:start -->";
-    const END: &str = "<!-- planted-eval:end -->";
+    let (start, end) = if table.starts_with("**No seeds**") {
+        ("<!-- planted-eval-noseeds:start -->", "<!-- planted-eval-noseeds:end -->")
+    } else {
+        ("<!-- planted-eval:start -->", "<!-- planted-eval:end -->")
+    };
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let section = format!("{START}\n{table}{END}");
-    let new = match (text.find(START), text.find(END)) {
-        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &text[..a], &text[b + END.len()..]),
-        _ => format!(
-            "{}\n## Planted-bug evaluation (`ci/eval.sh`)\n\n{section}\n",
-            text.trim_end()
-        ),
+    let section = format!("{start}\n{table}{end}");
+    let new = match (text.find(start), text.find(end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &text[..a], &text[b + end.len()..]),
+        _ => {
+            let heading = if start.contains("noseeds") {
+                "### Without the seed corpus (`wkfuzz eval --no-seeds`)"
+            } else {
+                "## Planted-bug evaluation (`ci/eval.sh`)"
+            };
+            format!("{}\n\n{heading}\n\n{section}\n", text.trim_end())
+        }
     };
     std::fs::write(path, new)?;
     Ok(())
