@@ -29,9 +29,9 @@ check() {
       echo "$bug: NOT caught (every regression passes with it planted)"; status=1
     else
       # Failed tests by name; a process abort (AMP-L7) names the test that was running.
-      caught=$(grep -E '^test .* FAILED$|^    [a-z]+::' "$log" | sed -E 's/^test (.*) \.\.\. FAILED$/\1/; s/^ +//' | sort -u | tr '\n' ' ')
+      caught=$(grep -oE '^test [a-z]+::[a-z0-9-]+ +\.\.\. FAILED' "$log" | awk '{print $2}' | sort -u | tr '\n' ' ' || true)
       if grep -q "WKFUZZ-PLANTED ABORT $bug" "$log"; then
-        running=$(grep -E '^test ' "$log" | tail -1 | sed -E 's/^test ([^ ]+).*/\1/')
+        running=$(grep -E '^test ' "$log" | tail -1 | awk '{print $2}' || true)
         caught="$running (process aborted) $caught"
       fi
       echo "$bug: caught by ${caught:-the suite failing (see $log)}"
