@@ -436,7 +436,10 @@ fn summary(runs: &[Run], budget: u64, reps: u32) -> String {
 /// Replaces the marked section of BENCHMARKS.md (or appends it).
 fn write_section(path: &Path, table: &str) -> anyhow::Result<()> {
     let (start, end) = if table.starts_with("**No seeds**") {
-        ("<!-- planted-eval-noseeds:start -->", "<!-- planted-eval-noseeds:end -->")
+        (
+            "<!-- planted-eval-noseeds:start -->",
+            "<!-- planted-eval-noseeds:end -->",
+        )
     } else {
         ("<!-- planted-eval:start -->", "<!-- planted-eval:end -->")
     };
