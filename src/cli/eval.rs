@@ -383,6 +383,8 @@ fn summary(runs: &[Run], budget: u64, reps: u32) -> String {
             });
         let kind = if BASELINES.contains(&target.as_str()) {
             "byte-level"
+        } else if target == "net" {
+            "shell" // raw bytes, but through the real tokio server
         } else {
             "structured"
         };
