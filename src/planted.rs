@@ -16,6 +16,18 @@
 //!   reproduces the upstream mistake (an unchecked slice, index or length) and calls
 //!   [`triggered`] on the path that goes wrong, right before it goes wrong.
 //!
+//! | bug | hook (where the real fix lives) | trigger | found by |
+//! |---|---|---|---|
+//! | TLS-127 | `tls::resolver` `resolve()` (rustls calls it with the ClientHello before choosing a suite) | only HMAC-SHA1 CBC suites offered | `handshake`, `records` |
+//! | STR-26 | `proto::reader` `Reader::string` | string length >= 0x8000 | `frame` |
+//! | TRUNC | `proto::codec::disconnect` `Disconnect::read` | DISCONNECT body shorter than its fields | `frame` |
+//! | VARINT | `proto::splitter` `split_frame` + `proto::frame` `Frame::read` | 4 length bytes all with bit 7 set | `frame` (oracle: the two disagree) |
+//! | PROXY-458 | `net::proxy` `parse_proxy_header` | starts like PROXY v1/v2, shorter than 12 bytes | `proxy` |
+//! | KEY-L1 | `proto::crypto` `decode_client_key` | ClientKey decoding to fewer than 32 bytes | `keys`, `crypto`, `session` |
+//! | PAD-L2 | `proto::crypto` `AppCipher::decrypt` | not whole blocks, or a bad PKCS7 pad | `crypto`, `session` |
+//! | BUF-L5 | `session` `Session::process_frames` | declared length over the frame limit | `frame` (oracle: buffer capacity bounded) |
+//! | AMP-L7 | `session::established` (client EVENT panics) + `net::connection` supervisor (aborts) | a client EVENT after CONNECT | `net` (process abort) |
+//!
 //! With the feature off none of this is compiled: `tests/planted.rs` scans the default
 //! binary and library for the marker string.
 #![allow(clippy::indexing_slicing)] // unchecked slicing is the point of this module
