@@ -29,7 +29,7 @@ check() {
       echo "$bug: NOT caught (every regression passes with it planted)"; status=1
     else
       # Failed tests by name; a process abort (AMP-L7) names the test that was running.
-      caught=$(grep -oE '^test [a-z]+::[a-z0-9-]+ +\.\.\. FAILED' "$log" | awk '{print $2}' | sort -u | tr '\n' ' ' || true)
+      caught=$(grep -oE '^---- [a-z]+::[a-z0-9-]+ ----' "$log" | awk '{print $2}' | sort -u | tr '\n' ' ' || true)
       if grep -q "WKFUZZ-PLANTED ABORT $bug" "$log"; then
         running=$(grep -E '^test ' "$log" | tail -1 | awk '{print $2}' || true)
         caught="$running (process aborted) $caught"
