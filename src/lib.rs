@@ -7,6 +7,8 @@
 //! - [`tls`]: rustls `ServerConfig` from key material.
 //! - [`net`]: the tokio shell: listeners, PROXY header, TLS layer, limits, isolation, shutdown.
 //! - [`load`]: the benchmarks behind `wkfuzz load` and BENCHMARKS.md.
+//! - `planted` (feature `planted-bugs` only): WuKongIM's crash classes put back behind
+//!   switches, with reached/triggered canaries, for the Magma-style evaluation.
 //! - [`client`]: a sans-IO wkproto client; [`clock`]: injected time; [`config`]: TOML file.
 #![deny(unsafe_code)] // one exception: triage::alloc, a GlobalAlloc wrapper (the trait is unsafe)
 #![warn(missing_docs, unreachable_pub)]
@@ -18,6 +20,8 @@ pub mod gen;
 pub mod hub;
 pub mod load;
 pub mod net;
+#[cfg(feature = "planted-bugs")]
+pub mod planted;
 pub mod proto;
 pub mod session;
 pub mod targets;

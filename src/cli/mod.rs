@@ -2,6 +2,8 @@
 //! work itself lives in the library.
 
 mod corpus;
+#[cfg(feature = "planted-bugs")]
+mod eval;
 mod fuzz;
 mod gate;
 mod load;
@@ -45,6 +47,10 @@ enum Command {
     /// Benchmarks: TLS handshakes per second, messages per second through the core, and
     /// memory per idle connection (the numbers in BENCHMARKS.md).
     Load(load::Load),
+    /// Planted-bug evaluation (feature `planted-bugs`): run libFuzzer per (bug, target) with
+    /// the bug switched on, measure time-to-reach/trigger/detect, write CSV + BENCHMARKS.md.
+    #[cfg(feature = "planted-bugs")]
+    Eval(eval::Eval),
 }
 
 /// Parses the command line, runs the subcommand, maps its result to an exit code
@@ -69,6 +75,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Repro(r) => r.run(),
         Command::Promote(p) => p.run(),
         Command::Load(l) => l.run(),
+        #[cfg(feature = "planted-bugs")]
+        Command::Eval(e) => e.run(),
     };
     match result {
         Ok(code) => code,

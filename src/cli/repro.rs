@@ -32,7 +32,32 @@ impl Repro {
             target.describe(&input.data)
         );
         println!("--- run (log at debug level unless --log/RUST_LOG say otherwise) ---");
-        match run_caught(target, &input.data) {
+        #[cfg(feature = "planted-bugs")]
+        {
+            let plan = wkfuzz::planted::plan();
+            let ids: Vec<&str> = plan.iter().map(|b| b.id()).collect();
+            println!(
+                "planted: {}",
+                if ids.is_empty() {
+                    "none".into()
+                } else {
+                    ids.join(",")
+                }
+            );
+            wkfuzz::planted::reset_counters();
+        }
+        let result = run_caught(target, &input.data);
+        #[cfg(feature = "planted-bugs")]
+        for c in wkfuzz::planted::snapshot()
+            .iter()
+            .filter(|c| c.reached + c.triggered > 0)
+        {
+            println!(
+                "canary:  {} reached={} triggered={}",
+                c.bug, c.reached, c.triggered
+            );
+        }
+        match result {
             Ok(outcome) => {
                 println!("\noutcome: {outcome}");
                 println!("result:  does not reproduce (no oracle violated)");

@@ -68,6 +68,10 @@ pub(super) async fn run_connection(
         Ok(end) => end,
         Err(e) if e.is_panic() => {
             let message = panic_message(e.into_panic());
+            #[cfg(feature = "planted-bugs")]
+            if crate::planted::enabled(crate::planted::Bug::AmpL7) {
+                crate::planted::amp_l7_escalate(&message);
+            }
             tracing::error!(conn = %id, %peer, %transport, panic = %message, "connection task panicked; closing only this connection");
             End::new(stats.stage(), format!("panic: {message}"))
         }

@@ -137,6 +137,10 @@ pub enum ProxyError {
 /// [`ProxyError::NotProxy`] when `buf` cannot start a PROXY header; the other variants
 /// for a header that is malformed or over a limit.
 pub fn parse_proxy_header(buf: &[u8]) -> Result<Option<(ProxyHeader, usize)>, ProxyError> {
+    #[cfg(feature = "planted-bugs")]
+    if crate::planted::enabled(crate::planted::Bug::Proxy458) {
+        crate::planted::proxy458_parse(buf, &V2_SIGNATURE);
+    }
     if buf.starts_with(&V2_SIGNATURE) {
         return parse_v2(buf);
     }

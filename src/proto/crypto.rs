@@ -61,6 +61,12 @@ pub enum PayloadError {
 /// # Errors
 /// `Empty` (CONNACK 21), `NotBase64` or `WrongLength` (CONNACK 2).
 pub fn decode_client_key(client_key: &str) -> Result<[u8; 32], ClientKeyError> {
+    #[cfg(feature = "planted-bugs")]
+    if crate::planted::enabled(crate::planted::Bug::KeyL1) {
+        if let Ok(bytes) = STANDARD.decode(client_key) {
+            crate::planted::key_l1_client_key(&bytes);
+        }
+    }
     if client_key.is_empty() {
         return Err(ClientKeyError::Empty);
     }
@@ -159,6 +165,13 @@ impl AppCipher {
         let cipher = STANDARD
             .decode(payload_b64)
             .map_err(|_| PayloadError::NotBase64)?;
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::enabled(crate::planted::Bug::PadL2) {
+            let raw = Aes128CbcDec::new(&self.key.into(), &self.iv.into())
+                .decrypt_padded_vec_mut::<aes::cipher::block_padding::NoPadding>(&cipher)
+                .ok();
+            return Ok(crate::planted::pad_l2_decrypt(cipher.len(), raw));
+        }
         if cipher.is_empty() || cipher.len() % AES_BLOCK != 0 {
             return Err(PayloadError::BadLength(cipher.len()));
         }

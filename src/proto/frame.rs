@@ -149,6 +149,19 @@ impl Frame {
         let Some(bounds) = split_frame(buf, max_frame)? else {
             return Ok(None);
         };
+        #[cfg(feature = "planted-bugs")]
+        let bounds = match crate::planted::enabled(crate::planted::Bug::Varint)
+            .then(|| crate::planted::varint_decoder(buf, bounds.header_len))
+            .flatten()
+        {
+            // The decoder's own header length wins, and the body moves with it.
+            Some(header_len) if buf.len() < header_len + bounds.body_len => return Ok(None),
+            Some(header_len) => super::splitter::FrameBounds {
+                header_len,
+                ..bounds
+            },
+            None => bounds,
+        };
         let mut r = Reader::new(buf);
         // split_frame returned bounds within buf, so these takes succeed.
         r.sub(bounds.header_len, "frame header")?;

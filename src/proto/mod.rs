@@ -20,7 +20,7 @@ pub mod packet;
 mod reader;
 mod splitter;
 pub mod types;
-mod varint;
+pub(crate) mod varint;
 mod writer;
 
 pub use error::DecodeError;

@@ -61,6 +61,12 @@ impl<'a> Reader<'a> {
         std::mem::take(&mut self.rest)
     }
 
+    /// The bytes left, without consuming them (the planted TRUNC decoder indexes them).
+    #[cfg(feature = "planted-bugs")]
+    pub(crate) fn peek(&self) -> &'a [u8] {
+        self.rest
+    }
+
     /// How many bytes are left.
     pub(crate) fn left(&self) -> usize {
         self.rest.len()
@@ -115,6 +121,10 @@ impl<'a> Reader<'a> {
     /// anything is allocated), `InvalidUtf8` if the bytes are not UTF-8.
     pub(crate) fn string(&mut self, what: &'static str) -> Result<String, DecodeError> {
         let len = self.u16(what)?;
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::enabled(crate::planted::Bug::Str26) {
+            crate::planted::str26_string(len, self.rest);
+        }
         if usize::from(len) > MAX_STRING_LEN {
             return Err(DecodeError::StringTooLong { what, len });
         }

@@ -46,7 +46,17 @@ pub fn split_frame(buf: &[u8], max_frame: usize) -> Result<Option<FrameBounds>, 
         }
         _ => {}
     }
-    let Some((body_len, varint_len)) = varint::read(after_first)? else {
+    #[cfg(feature = "planted-bugs")]
+    let planted = if crate::planted::enabled(crate::planted::Bug::Varint) {
+        crate::planted::varint_splitter(after_first)
+    } else {
+        None
+    };
+    #[cfg(not(feature = "planted-bugs"))]
+    let planted = None;
+    let Some((body_len, varint_len)) =
+        planted.map_or_else(|| varint::read(after_first), |p| Ok(Some(p)))?
+    else {
         return Ok(None);
     };
     // Checked before a single body byte is buffered (wkproto.md section 1).

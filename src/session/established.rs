@@ -47,6 +47,10 @@ impl Established {
             Packet::Ping => self.emit(Packet::Pong, out),
             Packet::Pong => {}
             Packet::Disconnect(_) => return Err(CloseReason::ClientDisconnect),
+            #[cfg(feature = "planted-bugs")]
+            Packet::Event(e) if crate::planted::enabled(crate::planted::Bug::AmpL7) => {
+                crate::planted::amp_l7_event(&e.data, &e.event_type);
+            }
             other => {
                 return Err(CloseReason::UnexpectedPacket(
                     Frame::new(other).packet_type(),

@@ -123,6 +123,12 @@ impl Session {
         self.inbuf.len()
     }
 
+    /// Capacity of the read buffer: what the session has allocated for input, which the
+    /// frame limit must bound as tightly as [`Session::buffered_len`] (bug class BUF-L5).
+    pub fn buffered_capacity(&self) -> usize {
+        self.inbuf.capacity()
+    }
+
     /// The stage the connection is in now.
     pub fn stage(&self) -> Stage {
         match &self.state {
@@ -209,6 +215,10 @@ impl Session {
     fn process_frames(&mut self, now: Time, hub: &mut Hub) {
         let mut start = 0usize;
         while self.close_reason().is_none() {
+            #[cfg(feature = "planted-bugs")]
+            if crate::planted::enabled(crate::planted::Bug::BufL5) && self.planted_buf_l5(start) {
+                break;
+            }
             let rest = self.inbuf.get(start..).unwrap_or_default();
             let bounds = match split_frame(rest, self.config.max_frame) {
                 Ok(Some(b)) => b,
@@ -231,6 +241,27 @@ impl Session {
         }
         let consumed = start.min(self.inbuf.len());
         self.inbuf.drain(..consumed);
+    }
+
+    /// BUF-L5: size the buffer for the frame at `start` from its declared length and wait
+    /// for the body before `split_frame` checks that length against the limit. True: wait.
+    #[cfg(feature = "planted-bugs")]
+    fn planted_buf_l5(&mut self, start: usize) -> bool {
+        let rest = self.inbuf.get(start..).unwrap_or_default();
+        let [first, after @ ..] = rest else {
+            return false;
+        };
+        if matches!(first >> 4, 7 | 8) {
+            return false;
+        }
+        match crate::proto::varint::read(after) {
+            Ok(Some((declared, used))) => {
+                let have = rest.len();
+                let max = self.config.max_frame;
+                crate::planted::buf_l5_buffer(&mut self.inbuf, have, used + 1, declared, max)
+            }
+            _ => false,
+        }
     }
 
     fn handle_frame(&mut self, frame: Frame, now: Time, hub: &mut Hub) {

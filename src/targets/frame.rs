@@ -3,7 +3,8 @@
 //!
 //! Oracles: a frame's bounds fit in the input and its body in the limit; `Frame::read`
 //! consumes exactly what `split_frame` measured; every decoded frame is in normal form and
-//! survives encode -> decode; the session buffers at most one frame plus one read.
+//! survives encode -> decode; the session buffers (and allocates) at most one frame plus
+//! one read.
 
 use super::Outcome;
 use crate::client::Client;
@@ -134,6 +135,14 @@ fn through_session(data: &[u8], outcome: &mut Outcome) -> String {
             session.buffered_len() <= MAX_FRAME + 5 + 16 * 1024,
             "session buffers {} bytes",
             session.buffered_len()
+        );
+        // What is allocated counts too, not only what is filled (BUF-L5: reserving a
+        // declared length before the limit check allocates without buffering). Vec growth
+        // at most doubles the longest content, hence the factor.
+        assert!(
+            session.buffered_capacity() <= 2 * (MAX_FRAME + 5 + 16 * 1024),
+            "session allocated {} bytes of read buffer",
+            session.buffered_capacity()
         );
         session.poll_transmit(&mut hub, &mut out);
         rest = tail;

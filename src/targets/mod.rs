@@ -17,6 +17,7 @@
 //! | `proxy` | raw bytes | PROXY v1/v2 header parsing |
 //! | `crypto` | structured | payload decrypt, PKCS7, base64, msgKey checks |
 //! | `ws` | raw or structured WebSocket client stream | upgrade, frame protocol, message reassembly into the session and hub |
+//! | `net` | raw bytes after a CONNECT, over a real socket | the tokio shell and its per-connection isolation (not in `ALL`) |
 
 pub mod codec;
 pub mod corpus;
@@ -27,6 +28,7 @@ pub mod frame;
 pub mod handshake;
 pub mod keys;
 pub mod log_capture;
+pub mod net;
 mod outcome;
 pub mod proxy;
 pub mod records;
@@ -61,6 +63,8 @@ pub enum Target {
     Ws,
     /// Two planted bugs, for testing the triage pipeline (not in `ALL`).
     Selftest,
+    /// Raw bytes through the real tokio shell over loopback TCP (not in `ALL`).
+    Net,
 }
 
 impl Target {
@@ -89,6 +93,7 @@ impl Target {
         Target::Records,
         Target::Ws,
         Target::Selftest,
+        Target::Net,
     ];
 
     /// The name used for directories and the fuzz binaries.
@@ -104,6 +109,7 @@ impl Target {
             Target::Records => "records",
             Target::Ws => "ws",
             Target::Selftest => "selftest",
+            Target::Net => "net",
         }
     }
 
@@ -126,6 +132,7 @@ impl Target {
             Target::Records => records::run(data),
             Target::Ws => ws::run(data),
             Target::Selftest => selftest::run(data),
+            Target::Net => net::run(data),
         }
     }
 
@@ -133,9 +140,12 @@ impl Target {
     /// `repro` and readable regressions.
     pub fn describe(self, data: &[u8]) -> String {
         match self {
-            Target::Frame | Target::Proxy | Target::Keys | Target::Records | Target::Selftest => {
-                outcome::hexdump(data)
-            }
+            Target::Frame
+            | Target::Proxy
+            | Target::Keys
+            | Target::Records
+            | Target::Selftest
+            | Target::Net => outcome::hexdump(data),
             Target::Handshake => handshake::describe(data),
             Target::Codec => codec::describe(data),
             Target::Crypto => crypto::describe(data),

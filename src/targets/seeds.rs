@@ -37,7 +37,7 @@ const UPSTREAM_FRAMES: &[&str] = &[
 /// Seeds for `target`.
 pub fn seeds(target: Target) -> Vec<Vec<u8>> {
     match target {
-        Target::Frame => frame_seeds(),
+        Target::Frame | Target::Net => frame_seeds(),
         Target::Proxy => proxy_seeds(),
         Target::Keys => key_seeds(),
         Target::Codec | Target::Crypto => random_seeds(target, 48),

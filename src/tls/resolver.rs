@@ -115,6 +115,15 @@ impl SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::enabled(crate::planted::Bug::Tls127) {
+            let suites: Vec<u16> = client_hello
+                .cipher_suites()
+                .iter()
+                .map(|&s| u16::from(s))
+                .collect();
+            crate::planted::tls127_resolve(&suites);
+        }
         // rustls has already lower-cased and validated the SNI name as a DNS name.
         Some(Arc::clone(self.lookup(
             client_hello.server_name(),

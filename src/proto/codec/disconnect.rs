@@ -17,6 +17,10 @@ impl Body for Disconnect {
     }
 
     fn read(r: &mut Reader<'_>, _ctx: Ctx) -> Result<Disconnect, DecodeError> {
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::enabled(crate::planted::Bug::Trunc) {
+            crate::planted::trunc_disconnect(r.peek());
+        }
         Ok(Disconnect {
             reason: ReasonCode(r.u8("Disconnect.reason")?),
             reason_text: r.string("Disconnect.reason_text")?,
