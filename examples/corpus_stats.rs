@@ -6,7 +6,8 @@
 //! cargo run --release --example corpus_stats -- <target> <dir>... [--mutate M] [--seed S]
 //! ```
 //!
-//! Prints, for every counter, its sum and the number (and share) of inputs where it is > 0.
+//! Prints, for every counter, its sum and the number (and share) of inputs where it is > 0,
+//! and the most common kinds of verdict (e.g. `records`' `handshake done`).
 //! With `--mutate M` it also generates M inputs the way libFuzzer does between corpus
 //! additions (a random corpus input, then 1 to 5 stacked mutations: bit flips, byte
 //! changes, inserts, erases, copies, integer tweaks, splices with another corpus input; seeded,
@@ -26,6 +27,8 @@ struct Tally {
     panics: Vec<String>,
     sum: BTreeMap<&'static str, u64>,
     nonzero: BTreeMap<&'static str, u64>,
+    /// Inputs per verdict kind (the verdict up to its first ':' or '(', 48 chars at most).
+    verdicts: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -35,6 +38,7 @@ impl Tally {
             panics: Vec::new(),
             sum: BTreeMap::new(),
             nonzero: BTreeMap::new(),
+            verdicts: BTreeMap::new(),
         }
     }
 
@@ -42,6 +46,15 @@ impl Tally {
         self.inputs += 1;
         match std::panic::catch_unwind(|| target.run(data)) {
             Ok(outcome) => {
+                let kind: String = outcome
+                    .verdict
+                    .split([':', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(48)
+                    .collect();
+                *self.verdicts.entry(kind.trim().to_owned()).or_insert(0) += 1;
                 for (&k, &v) in &outcome.counters {
                     *self.sum.entry(k).or_insert(0) += v;
                     if v > 0 {
@@ -64,6 +77,17 @@ impl Tally {
                 v,
                 n,
                 100.0 * n as f64 / self.inputs.max(1) as f64
+            );
+        }
+        let mut kinds: Vec<_> = self.verdicts.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        println!("{:<50} {:>10} {:>8}", "verdict (kind)", "inputs", "share");
+        for (k, n) in kinds.iter().take(8) {
+            println!(
+                "{:<50} {:>10} {:>7.1}%",
+                k,
+                n,
+                100.0 * **n as f64 / self.inputs.max(1) as f64
             );
         }
         for p in self.panics.iter().take(10) {
