@@ -67,8 +67,15 @@ impl Tally {
     }
 
     fn print(&self, title: &str) {
-        println!("\n{title}: {} inputs, {} panicked", self.inputs, self.panics.len());
-        println!("{:<24} {:>12} {:>10} {:>8}", "counter", "sum", "inputs>0", "share");
+        println!(
+            "\n{title}: {} inputs, {} panicked",
+            self.inputs,
+            self.panics.len()
+        );
+        println!(
+            "{:<24} {:>12} {:>10} {:>8}",
+            "counter", "sum", "inputs>0", "share"
+        );
         for (k, v) in &self.sum {
             let n = self.nonzero.get(k).copied().unwrap_or(0);
             println!(
@@ -98,24 +105,39 @@ impl Tally {
 
 /// libFuzzer-like mutations (a subset of its `MutationDispatcher`), on `data` in place.
 fn mutate(rng: &mut ChaCha20Rng, data: &mut Vec<u8>, other: &[u8], max_len: usize) {
-    const INTERESTING: [u64; 10] = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0xffff, 0x8000_0000, u64::MAX];
+    const INTERESTING: [u64; 10] = [
+        0,
+        1,
+        0x7f,
+        0x80,
+        0xff,
+        0x100,
+        0x7fff,
+        0xffff,
+        0x8000_0000,
+        u64::MAX,
+    ];
     let depth = rng.gen_range(1..=5);
     for _ in 0..depth {
         let len = data.len();
         match rng.gen_range(0..9) {
             // EraseBytes
             0 if len > 1 => {
-                let n = rng.gen_range(1..=len.min(16).max(1));
+                let n = rng.gen_range(1..=len.clamp(1, 16));
                 let at = rng.gen_range(0..=len - n);
                 data.drain(at..at + n);
             }
             // InsertByte / InsertRepeatedBytes
             1 | 2 if len < max_len => {
-                let n = if rng.gen_bool(0.5) { 1 } else { rng.gen_range(2..=16) };
+                let n = if rng.gen_bool(0.5) {
+                    1
+                } else {
+                    rng.gen_range(2..=16)
+                };
                 let n = n.min(max_len - len);
                 let b: u8 = rng.gen();
                 let at = rng.gen_range(0..=len);
-                data.splice(at..at, std::iter::repeat(b).take(n));
+                data.splice(at..at, std::iter::repeat_n(b, n));
             }
             // ChangeByte
             3 if len > 0 => {
@@ -136,10 +158,20 @@ fn mutate(rng: &mut ChaCha20Rng, data: &mut Vec<u8>, other: &[u8], max_len: usiz
                 } else {
                     let mut b = [0u8; 8];
                     b[..w].copy_from_slice(&data[at..at + w]);
-                    u64::from_le_bytes(b).wrapping_add(rng.gen_range(0..=20)).wrapping_sub(10)
+                    u64::from_le_bytes(b)
+                        .wrapping_add(rng.gen_range(0..=20))
+                        .wrapping_sub(10)
                 };
-                let bytes = if rng.gen_bool(0.5) { v.to_le_bytes() } else { v.to_be_bytes() };
-                let src = if rng.gen_bool(0.5) { &bytes[..w] } else { &bytes[8 - w..] };
+                let bytes = if rng.gen_bool(0.5) {
+                    v.to_le_bytes()
+                } else {
+                    v.to_be_bytes()
+                };
+                let src = if rng.gen_bool(0.5) {
+                    &bytes[..w]
+                } else {
+                    &bytes[8 - w..]
+                };
                 data[at..at + w].copy_from_slice(src);
             }
             // CopyPart (overwrite) within the input
@@ -222,7 +254,12 @@ fn main() {
     ));
 
     if mutate_n > 0 {
-        let max_len = corpus.iter().map(|(_, d)| d.len()).max().unwrap_or(0).max(4096);
+        let max_len = corpus
+            .iter()
+            .map(|(_, d)| d.len())
+            .max()
+            .unwrap_or(0)
+            .max(4096);
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let start = std::time::Instant::now();
         let mut tally = Tally::new();
