@@ -22,14 +22,14 @@
 //! `Model` inputs alone).
 
 use arbitrary::{Arbitrary, Unstructured};
-use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
+use rustls::pki_types::{pem::PemObject, CertificateDer};
+use rustls::{ClientConfig, ServerConfig, ServerConnection};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wkfuzz::gen::RecordPlan;
-use wkfuzz::targets::handshake::{self, HandshakeCase, RealClient};
+use wkfuzz::targets::handshake::{self, DriveEnd, Fed, HandshakeCase, HandshakeServer, RealClient};
 
 const CERT_PEM: &str = include_str!("../src/targets/data/fuzz-cert.pem");
 const KEY_PEM: &str = include_str!("../src/targets/data/fuzz-key.pem");
@@ -83,111 +83,68 @@ fn client_config(tls13: bool, alpn: bool) -> Arc<ClientConfig> {
     Arc::new(c)
 }
 
-fn drain(conn: &mut ServerConnection, out: &mut Vec<u8>) {
-    while conn.wants_write() {
-        match conn.write_tls(out) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+/// A bare rustls server: what the target's `Layer` is compared with.
+struct BareServer(ServerConnection);
+
+impl BareServer {
+    fn new(config: &Arc<ServerConfig>) -> Self {
+        BareServer(ServerConnection::new(config.clone()).expect("server config is valid"))
+    }
+
+    fn drain(&mut self, out: &mut Vec<u8>) {
+        while self.0.wants_write() {
+            match self.0.write_tls(out) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
         }
     }
 }
 
-/// Feeds `data` to a bare server; returns what it wrote back and the plaintext, or None on
-/// a TLS error (after draining the alert).
-fn feed(conn: &mut ServerConnection, mut data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut plain = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !data.is_empty() {
-        if conn.read_tls(&mut data).is_err() {
-            return None;
+impl HandshakeServer for BareServer {
+    fn feed(&mut self, mut data: &[u8]) -> Option<Fed> {
+        let mut fed = Fed {
+            wire_out: Vec::new(),
+            plain: Vec::new(),
+        };
+        let mut buf = [0u8; 4096];
+        while !data.is_empty() {
+            if self.0.read_tls(&mut data).is_err() {
+                return None;
+            }
+            if self.0.process_new_packets().is_err() {
+                self.drain(&mut fed.wire_out);
+                return None;
+            }
+            while let Ok(n @ 1..) = self.0.reader().read(&mut buf) {
+                fed.plain.extend_from_slice(&buf[..n]);
+            }
         }
-        if conn.process_new_packets().is_err() {
-            drain(conn, &mut out);
-            return None;
-        }
-        while let Ok(n @ 1..) = conn.reader().read(&mut buf) {
-            plain.extend_from_slice(&buf[..n]);
-        }
+        self.drain(&mut fed.wire_out);
+        Some(fed)
     }
-    drain(conn, &mut out);
-    Some((out, plain))
-}
-
-fn record_payloads(wire: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = wire;
-    while let [_, _, _, hi, lo, tail @ ..] = rest {
-        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        let Some(body) = tail.get(..len) else { break };
-        out.extend_from_slice(body);
-        rest = tail.get(len..).unwrap_or_default();
+    fn is_handshaking(&self) -> bool {
+        self.0.is_handshaking()
     }
-    out
+    fn send(&mut self, plain: &[u8]) -> Vec<u8> {
+        let _ = self.0.writer().write_all(plain);
+        let mut out = Vec::new();
+        self.drain(&mut out);
+        out
+    }
 }
 
 impl Bench {
     fn drive(&self, config: &Arc<ClientConfig>, sni: bool, plan: &RecordPlan) -> bool {
-        let name = ServerName::try_from(if sni { "localhost" } else { "127.0.0.1" }).unwrap();
-        let mut client = ClientConnection::new(config.clone(), name).unwrap();
-        let mut server = ServerConnection::new(self.server.clone()).unwrap();
-        let mut first = true;
-        for _ in 0..16 {
-            let mut flight = Vec::new();
-            while client.wants_write() {
-                if client.write_tls(&mut flight).unwrap_or(0) == 0 {
-                    break;
-                }
-            }
-            if first && !flight.is_empty() {
-                flight = plan.apply(&record_payloads(&flight));
-                first = false;
-            }
-            if flight.is_empty() {
-                break;
-            }
-            let Some((out, _)) = feed(&mut server, &flight) else {
-                return false;
-            };
-            let mut rd = out.as_slice();
-            while !rd.is_empty() {
-                if client.read_tls(&mut rd).unwrap_or(0) == 0 {
-                    break;
-                }
-                if client.process_new_packets().is_err() {
-                    return false;
-                }
-            }
-        }
-        if client.is_handshaking() || server.is_handshaking() {
-            return false;
-        }
-        let mut wire = Vec::new();
-        let _ = client.writer().write_all(b"\x70");
-        while client.wants_write() {
-            if client.write_tls(&mut wire).unwrap_or(0) == 0 {
-                break;
-            }
-        }
-        if feed(&mut server, &wire).is_none() {
-            return false;
-        }
-        let _ = server.writer().write_all(b"\x80");
-        let mut reply = Vec::new();
-        drain(&mut server, &mut reply);
-        let mut rd = reply.as_slice();
-        let _ = client.read_tls(&mut rd);
-        let _ = client.process_new_packets();
-        let mut got = [0u8; 1];
-        matches!(client.reader().read(&mut got), Ok(1))
+        let mut server = BareServer::new(&self.server);
+        handshake::drive(config, sni, plan, &mut server) == DriveEnd::Completed
     }
 
     fn run(&self, bare: &Bare) -> bool {
         match bare {
             Bare::Nothing => false,
             Bare::Bytes(b) => {
-                let mut conn = ServerConnection::new(self.server.clone()).unwrap();
-                feed(&mut conn, b);
+                BareServer::new(&self.server).feed(b);
                 false
             }
             Bare::Real(r) => {

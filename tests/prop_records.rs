@@ -26,6 +26,7 @@ use prop_support::{config, damages, model};
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use wkfuzz::gen::records::record_payloads;
 use wkfuzz::gen::{Damage, HandshakeInput, RecordPlan};
 use wkfuzz::tls::TlsFiles;
 
@@ -127,19 +128,6 @@ fn case() -> impl Strategy<Value = Case> {
     ]
 }
 
-/// The payloads of the records in `wire` (the handshake messages of a first flight).
-fn record_payloads(wire: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = wire;
-    while let [_, _, _, hi, lo, tail @ ..] = rest {
-        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        let Some(body) = tail.get(..len) else { break };
-        out.extend_from_slice(body);
-        rest = tail.get(len..).unwrap_or_default();
-    }
-    out
-}
-
 /// What the client side saw.
 #[derive(Debug, PartialEq, Eq)]
 enum ClientEnd {
@@ -178,7 +166,7 @@ async fn drive_real(
             let damaged = match mangle {
                 None => out.clone(),
                 Some(Mangle::Bytes(d)) => Damage::apply_all(d, &out),
-                Some(Mangle::Plan(plan)) => plan.apply(&record_payloads(&out)),
+                Some(Mangle::Plan(plan)) => plan.recut(&out),
             };
             intact = damaged == out;
             out = damaged;

@@ -395,6 +395,12 @@ impl RecordPlan {
         fragments
     }
 
+    /// [`apply`](Self::apply) to the messages carried by the records of `wire` (a client's
+    /// first flight as rustls wrote it): the same handshake bytes, re-cut by this plan.
+    pub fn recut(&self, wire: &[u8]) -> Vec<u8> {
+        self.apply(&record_payloads(wire))
+    }
+
     /// The record-layer bytes for `handshake`. Never panics; the output is at most the
     /// handshake plus 5 bytes per fragment plus [`MAX_INSERTED_BYTES`].
     pub fn apply(&self, handshake: &[u8]) -> Vec<u8> {
@@ -438,6 +444,20 @@ impl RecordPlan {
     }
 }
 
+/// The payloads of the records in `wire`, concatenated (for a first flight: the handshake
+/// messages). Stops at the first truncated record.
+pub fn record_payloads(wire: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = wire;
+    while let [_, _, _, hi, lo, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        let Some(body) = tail.get(..len) else { break };
+        out.extend_from_slice(body);
+        rest = tail.get(len..).unwrap_or_default();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +472,19 @@ mod tests {
             [22, 3, 1, 0, 6, 1, 0, 0, 2, 0xaa, 0xbb]
         );
         assert!(RecordPlan::identity().apply(&[]).is_empty());
+    }
+
+    #[test]
+    fn record_payloads_undoes_the_identity_plan() {
+        let hs: Vec<u8> = (0..MAX_FRAGMENT * 2 + 3).map(|i| i as u8).collect();
+        let wire = RecordPlan::identity().apply(&hs);
+        assert_eq!(record_payloads(&wire), hs);
+        // A truncated last record is left out, whole records before it are kept.
+        let cut = wire.get(..wire.len() - 1).unwrap_or_default();
+        assert_eq!(
+            record_payloads(cut),
+            hs.get(..MAX_FRAGMENT * 2).unwrap_or_default()
+        );
     }
 
     #[test]

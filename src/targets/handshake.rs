@@ -9,9 +9,11 @@
 //! Oracles: the alert the layer reports is the one it sent; no application data before the
 //! handshake completes; a real client whose records were only re-fragmented completes.
 
+pub use super::tls_server::Fed;
 use super::tls_server::{feed, new_layer};
 use super::{fixture, Outcome};
 use crate::gen::{HandshakeInput, RecordPlan};
+use crate::net::layer::Layer;
 use arbitrary::{Arbitrary, Unstructured};
 use std::io::Read;
 
@@ -95,19 +97,23 @@ fn run_real(real: &RealClient) -> Outcome {
     let config = std::sync::Arc::new(config);
     if real.resume {
         // A clean first handshake fills the client's session cache.
-        drive(
-            &config,
-            real.sni,
-            &RecordPlan::identity(),
-            &mut Outcome::new(""),
-        );
+        let mut ignored = Outcome::new("");
+        let mut first = TargetServer::new(&mut ignored);
+        drive(&config, real.sni, &RecordPlan::identity(), &mut first);
     }
-    let done = drive(&config, real.sni, &real.plan, &mut outcome);
-    if done {
-        outcome.count("handshakes_completed", 1);
+    let end = drive(
+        &config,
+        real.sni,
+        &real.plan,
+        &mut TargetServer::new(&mut outcome),
+    );
+    match end {
+        DriveEnd::Completed => outcome.count("handshakes_completed", 1),
+        DriveEnd::ClientRejected => outcome.count("client_rejected_server", 1),
+        DriveEnd::ServerFailed | DriveEnd::Incomplete => {}
     }
     if outcome.verdict.is_empty() {
-        outcome.verdict = if done {
+        outcome.verdict = if end == DriveEnd::Completed {
             "handshake completed".into()
         } else {
             "incomplete".into()
@@ -116,22 +122,79 @@ fn run_real(real: &RealClient) -> Outcome {
     outcome
 }
 
-/// One client connection; its ClientHello records re-cut by `plan`. Returns whether both
-/// sides completed the handshake and exchanged application data.
-fn drive(
+/// The server side of a [`drive`]n handshake: the target's [`Layer`], or a bare rustls
+/// `ServerConnection` in the speed benchmark (examples/handshake_speed.rs).
+pub trait HandshakeServer {
+    /// Feeds client bytes: what the server sends back and the application data it
+    /// decrypted, or `None` once it has failed.
+    fn feed(&mut self, bytes: &[u8]) -> Option<Fed>;
+    /// Whether the server's handshake is still under way.
+    fn is_handshaking(&self) -> bool;
+    /// The records carrying `plain` to the client.
+    fn send(&mut self, plain: &[u8]) -> Vec<u8>;
+}
+
+/// The server's real [`Layer`], reporting into the target's [`Outcome`].
+struct TargetServer<'a> {
+    layer: Layer,
+    outcome: &'a mut Outcome,
+}
+
+impl<'a> TargetServer<'a> {
+    fn new(outcome: &'a mut Outcome) -> Self {
+        TargetServer {
+            layer: new_layer(),
+            outcome,
+        }
+    }
+}
+
+impl HandshakeServer for TargetServer<'_> {
+    fn feed(&mut self, bytes: &[u8]) -> Option<Fed> {
+        feed(&mut self.layer, bytes, self.outcome)
+    }
+    fn is_handshaking(&self) -> bool {
+        self.layer.is_handshaking()
+    }
+    fn send(&mut self, plain: &[u8]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        self.layer.write_plain(plain, &mut wire);
+        wire
+    }
+}
+
+/// How a [`drive`]n handshake ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriveEnd {
+    /// Both sides completed it and application data went both ways.
+    Completed,
+    /// The server failed (its alert, if any, is on the wire).
+    ServerFailed,
+    /// The client refused what the server sent.
+    ClientRejected,
+    /// Neither failed, but the handshake or the data exchange did not finish.
+    Incomplete,
+}
+
+/// One real client connection against `server`, its ClientHello records re-cut by `plan`,
+/// then one byte of application data each way.
+///
+/// # Panics
+/// When the server decrypts application data before its handshake is done, or the data
+/// after it arrives altered.
+pub fn drive(
     config: &std::sync::Arc<rustls::ClientConfig>,
     sni: bool,
     plan: &RecordPlan,
-    outcome: &mut Outcome,
-) -> bool {
+    server: &mut impl HandshakeServer,
+) -> DriveEnd {
     let name = if sni { "localhost" } else { "127.0.0.1" };
     let Ok(name) = rustls::pki_types::ServerName::try_from(name) else {
-        return false;
+        return DriveEnd::Incomplete;
     };
     let Ok(mut client) = rustls::ClientConnection::new(config.clone(), name) else {
-        return false;
+        return DriveEnd::Incomplete;
     };
-    let mut server = new_layer();
     let mut first = true;
     for _ in 0..16 {
         let mut flight = Vec::new();
@@ -141,14 +204,14 @@ fn drive(
             }
         }
         if first && !flight.is_empty() {
-            flight = plan.apply(&record_payloads(&flight));
+            flight = plan.recut(&flight);
             first = false;
         }
         if flight.is_empty() {
             break;
         }
-        let Some(fed) = feed(&mut server, &flight, outcome) else {
-            return false;
+        let Some(fed) = server.feed(&flight) else {
+            return DriveEnd::ServerFailed;
         };
         if server.is_handshaking() {
             assert!(
@@ -162,13 +225,12 @@ fn drive(
                 break;
             }
             if client.process_new_packets().is_err() {
-                outcome.count("client_rejected_server", 1);
-                return false;
+                return DriveEnd::ClientRejected;
             }
         }
     }
     if client.is_handshaking() || server.is_handshaking() {
-        return false;
+        return DriveEnd::Incomplete;
     }
     // Application data flows both ways after the handshake.
     let mut wire = Vec::new();
@@ -178,31 +240,21 @@ fn drive(
             break;
         }
     }
-    let Some(fed) = feed(&mut server, &wire, outcome) else {
-        return false;
+    let Some(fed) = server.feed(&wire) else {
+        return DriveEnd::ServerFailed;
     };
     assert_eq!(
         fed.plain, b"\x70",
         "application data after the handshake arrives intact"
     );
-    let mut reply = Vec::new();
-    server.write_plain(b"\x80", &mut reply);
+    let reply = server.send(b"\x80");
     let mut rd = reply.as_slice();
     let _ = client.read_tls(&mut rd);
     let _ = client.process_new_packets();
     let mut got = [0u8; 1];
-    matches!(client.reader().read(&mut got), Ok(1)) && got == [0x80]
-}
-
-/// The payloads of the handshake records in `wire` (the ClientHello message bytes).
-fn record_payloads(wire: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = wire;
-    while let [_, _, _, hi, lo, tail @ ..] = rest {
-        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        let Some(body) = tail.get(..len) else { break };
-        out.extend_from_slice(body);
-        rest = tail.get(len..).unwrap_or_default();
+    if matches!(client.reader().read(&mut got), Ok(1)) && got == [0x80] {
+        DriveEnd::Completed
+    } else {
+        DriveEnd::Incomplete
     }
-    out
 }

@@ -6,11 +6,11 @@ use super::{fixture, Outcome};
 use crate::net::layer::{Layer, LayerError, SentAlert};
 
 /// What the server did with one client flight.
-pub(crate) struct Fed {
+pub struct Fed {
     /// Bytes the server wants to send back.
-    pub(crate) wire_out: Vec<u8>,
+    pub wire_out: Vec<u8>,
     /// Decrypted application data.
-    pub(crate) plain: Vec<u8>,
+    pub plain: Vec<u8>,
 }
 
 /// A fresh server-side layer.

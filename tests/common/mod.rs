@@ -5,8 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wkfuzz::client::Client;
@@ -14,81 +13,9 @@ use wkfuzz::hub::{Hub, HubConfig};
 use wkfuzz::net::{NetSettings, Shared, Transport};
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Sendack};
 
-/// How long any single wait in a test may take before it fails.
-pub const WAIT: Duration = Duration::from_secs(10);
-
-/// Everything the server logged, for all tests of this binary (filter by peer port).
-pub fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = LogWriter(buf.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info")
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init();
-        buf
-    })
-}
-
-#[derive(Clone)]
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Log lines that mention `needle` (e.g. a client's local address).
-pub fn log_lines_with(needle: &str) -> Vec<String> {
-    let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-    text.lines()
-        .filter(|l| l.contains(needle))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Log offset at which each local address's connection started: lines before it belong to
-/// an older connection that happened to use the same port.
-fn marks() -> &'static Mutex<std::collections::BTreeMap<SocketAddr, usize>> {
-    static MARKS: OnceLock<Mutex<std::collections::BTreeMap<SocketAddr, usize>>> = OnceLock::new();
-    MARKS.get_or_init(Default::default)
-}
-
-/// Records that a connection from `local` starts now (see [`wait_close_log`]).
-pub fn mark_peer(local: SocketAddr) {
-    let len = logs().lock().unwrap().len();
-    marks().lock().unwrap().insert(local, len);
-}
-
-/// Waits until a "connection closed" line naming `peer` appears; returns all such lines.
-pub async fn wait_close_log(peer: SocketAddr) -> Vec<String> {
-    // Trailing space: `:4000` must not match `:40000`.
-    let needle = format!("peer={peer} ");
-    let from = marks().lock().unwrap().get(&peer).copied().unwrap_or(0);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let text = {
-            let buf = logs().lock().unwrap();
-            String::from_utf8_lossy(buf.get(from..).unwrap_or_default()).into_owned()
-        };
-        let lines: Vec<String> = text
-            .lines()
-            .filter(|l| l.contains(&needle) && l.contains("connection closed"))
-            .map(str::to_owned)
-            .collect();
-        if !lines.is_empty() || tokio::time::Instant::now() > deadline {
-            return lines;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+#[path = "../support/log_capture.rs"]
+mod log_capture;
+pub use log_capture::*;
 
 /// A running server.
 pub struct TestServer {

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rcgen::{
@@ -22,82 +22,9 @@ use wkfuzz::hub::{Hub, HubConfig};
 use wkfuzz::net::{NetSettings, Shared, Transport};
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
 
-/// Longest wait for any one step.
-pub const WAIT: Duration = Duration::from_secs(10);
-
-/// Everything logged in this test binary (info, and debug for `wkfuzz::tls`).
-pub fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = LogWriter(buf.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info,wkfuzz::tls=debug")
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init();
-        buf
-    })
-}
-
-#[derive(Clone)]
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every captured log line containing `needle`.
-pub fn log_lines_with(needle: &str) -> Vec<String> {
-    let text =
-        String::from_utf8_lossy(&logs().lock().unwrap_or_else(|p| p.into_inner())).into_owned();
-    text.lines()
-        .filter(|l| l.contains(needle))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Bytes logged so far: a mark for [`close_lines_since`].
-pub fn log_mark() -> usize {
-    logs().lock().unwrap_or_else(|p| p.into_inner()).len()
-}
-
-/// The "connection closed" lines for the client at `peer`, waiting (bounded) for the first.
-/// The needle ends with a space: `peer=127.0.0.1:4000` must not match port 40001.
-pub async fn close_lines(peer: SocketAddr) -> Vec<String> {
-    close_lines_since(peer, 0).await
-}
-
-/// [`close_lines`] among the lines logged after `mark` (a [`log_mark`]): a client port is
-/// reused after a few thousand connections, so older lines may name the same peer.
-pub async fn close_lines_since(peer: SocketAddr, mark: usize) -> Vec<String> {
-    let needle = format!("peer={peer} ");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let text = {
-            let logs = logs().lock().unwrap_or_else(|p| p.into_inner());
-            String::from_utf8_lossy(logs.get(mark..).unwrap_or_default()).into_owned()
-        };
-        let lines: Vec<String> = text
-            .lines()
-            .filter(|l| l.contains(&needle) && l.contains("connection closed"))
-            .map(str::to_owned)
-            .collect();
-        if !lines.is_empty() || tokio::time::Instant::now() > deadline {
-            return lines;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+#[path = "../support/log_capture.rs"]
+mod log_capture;
+pub use log_capture::*;
 
 /// An in-process server with one TLS listener.
 pub struct KeyServer {
