@@ -237,14 +237,7 @@ async fn bad_msg_key_gets_sendack_9_and_the_session_goes_on() {
 
 #[tokio::test]
 async fn oversized_frame_is_refused_from_its_header() {
-    let settings = NetSettings {
-        session: wkfuzz::session::SessionConfig {
-            max_frame: 4096,
-            ..Default::default()
-        },
-        ..NetSettings::default()
-    };
-    let server = TestServer::start_with(HubConfig::default(), settings).await;
+    let server = TestServer::start_with_max_frame(4096).await;
     let mut a = User::login_tls(&server, "big").await;
     // SEND header declaring 5000 bytes; the body never comes.
     a.write_raw(&[0x30, 0x88, 0x27]).await;

@@ -211,14 +211,7 @@ async fn text_message_gets_close_1003_and_one_log_line() {
 
 #[tokio::test]
 async fn oversized_message_gets_close_1009_from_its_frame_header() {
-    let settings = NetSettings {
-        session: wkfuzz::session::SessionConfig {
-            max_frame: 4096,
-            ..Default::default()
-        },
-        ..NetSettings::default()
-    };
-    let server = TestServer::start_with(HubConfig::default(), settings).await;
+    let server = TestServer::start_with_max_frame(4096).await;
     for tls in [false, true] {
         let (mut ws, local) = ws_connect(&server, tls, "/").await;
         let mut client = Client::new([7; 32], 2);

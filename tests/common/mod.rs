@@ -35,6 +35,18 @@ impl TestServer {
         TestServer::start_with(HubConfig::default(), NetSettings::default()).await
     }
 
+    /// A server whose frame limit (`max_frame`) is `max_frame` bytes.
+    pub async fn start_with_max_frame(max_frame: usize) -> TestServer {
+        let settings = NetSettings {
+            session: wkfuzz::session::SessionConfig {
+                max_frame,
+                ..Default::default()
+            },
+            ..NetSettings::default()
+        };
+        TestServer::start_with(HubConfig::default(), settings).await
+    }
+
     pub async fn start_with(hub: HubConfig, settings: NetSettings) -> TestServer {
         logs();
         let dir = tempfile::tempdir().unwrap();
