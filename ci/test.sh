@@ -11,6 +11,8 @@ if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
 else
   echo "ci/test.sh: node/npm not found; the JS SDK interop test will be skipped" >&2
 fi
+# tests/triage.rs minimizes through `cargo fuzz tmin` (stable, --sanitizer none).
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --all-targets 2>&1 | tee "$log"

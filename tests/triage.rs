@@ -188,3 +188,56 @@ fn target_comes_from_the_path() {
         text(&out)
     );
 }
+
+/// `promote`'s default minimizer when cargo-fuzz is installed: `cargo fuzz tmin` on the
+/// target's libFuzzer binary (here fuzz/selftest/selftest.rs), then the signature is checked in-process before anything is kept.
+/// Runs from the checkout (tmin needs fuzz/), writing regressions and corpus to a temp dir.
+/// ci/test.sh installs cargo-fuzz.
+#[test]
+fn promote_minimizes_with_cargo_fuzz_tmin() {
+    let installed = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        installed,
+        "cargo-fuzz is not installed: `cargo install cargo-fuzz --locked` (ci/test.sh does it)"
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let crash = out_dir.path().join("crash");
+    let padded = b"a header of no interest, BUG1, and a long tail of no interest either";
+    std::fs::write(&crash, padded).unwrap();
+    let regressions = out_dir.path().join("regressions");
+    let corpus = out_dir.path().join("corpus");
+    let out = wkfuzz(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &[
+            "promote",
+            crash.to_str().unwrap(),
+            "--target",
+            "selftest",
+            "--title",
+            "selftest bug one",
+            "--minimizer",
+            "cargo-fuzz",
+            "--regressions",
+            regressions.to_str().unwrap(),
+            "--corpus",
+            corpus.to_str().unwrap(),
+        ],
+        false,
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("minimizer: cargo fuzz tmin\n"), "{log}");
+    let kept = std::fs::read(regressions.join("selftest/selftest-bug-one.bin")).unwrap();
+    // libFuzzer's minimizer keeps a crashing input with fewer bytes; the crash needs "BUG1".
+    assert!(kept.len() < padded.len(), "{kept:?}");
+    assert!(kept.windows(4).any(|w| w == b"BUG1"), "{kept:?}");
+    let caught = run_caught(Target::Selftest, &kept).expect_err("the kept input crashes");
+    assert!(
+        caught.signature.0.contains("selftest::bug_one"),
+        "{}",
+        caught.signature.0
+    );
+}

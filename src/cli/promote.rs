@@ -145,12 +145,23 @@ fn cargo_fuzz_tmin(target: Target, data: &[u8]) -> anyhow::Result<Vec<u8>> {
         .output()
         .context("running cargo fuzz tmin")?;
     let log = String::from_utf8_lossy(&out.stderr);
-    let path = log
-        .lines()
+    let path = minimized_artifact(&log).context("cargo fuzz tmin printed no minimized file")?;
+    Ok(std::fs::read(path)?)
+}
+
+/// The file `cargo fuzz tmin` says it minimized to: the line after "Minimized artifact:"
+/// (cargo-fuzz 0.13), else the last `minimized-from-` file libFuzzer wrote.
+fn minimized_artifact(log: &str) -> Option<&str> {
+    let mut lines = log.lines().map(str::trim);
+    if lines.by_ref().any(|l| l == "Minimized artifact:") {
+        if let Some(path) = lines.find(|l| !l.is_empty()) {
+            return Some(path);
+        }
+    }
+    log.lines()
         .rev()
         .find_map(|l| l.split_whitespace().find(|w| w.contains("minimized-from-")))
-        .context("cargo fuzz tmin printed no minimized file")?;
-    Ok(std::fs::read(path.trim_matches(|c| c == '"' || c == '\''))?)
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\'' || c == ','))
 }
 
 /// Today's date (UTC), YYYY-MM-DD.
@@ -170,4 +181,30 @@ fn today() -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::minimized_artifact;
+
+    #[test]
+    fn finds_the_minimized_artifact_in_cargo_fuzz_tmin_output() {
+        // The end of a real `cargo fuzz tmin` log (cargo-fuzz 0.13.2).
+        let log = "CRASH_MIN: failed to minimize beyond /w/fuzz/artifacts/t/minimized-from-1c09 (4 bytes), exiting\n\
+            \n\
+            Minimized artifact:\n\
+            \n\
+            \tfuzz/artifacts/t/minimized-from-1c09\n\
+            \n\
+            Reproduce with:\n";
+        assert_eq!(
+            minimized_artifact(log),
+            Some("fuzz/artifacts/t/minimized-from-1c09")
+        );
+        // Without cargo-fuzz's summary: the last file libFuzzer names.
+        let bare = "Test unit written to /a/minimized-from-aa\n\
+            CRASH_MIN: failed to minimize beyond /a/minimized-from-bb (4 bytes), exiting\n";
+        assert_eq!(minimized_artifact(bare), Some("/a/minimized-from-bb"));
+        assert_eq!(minimized_artifact("no crash\n"), None);
+    }
 }
