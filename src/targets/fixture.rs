@@ -1,6 +1,7 @@
 //! Fixed key material for the targets: a self-signed ECDSA P-256 certificate for
 //! `localhost` valid for a century, committed so every run and machine uses the same bytes.
 
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 /// The certificate (PEM).
@@ -8,12 +9,40 @@ pub(crate) const CERT_PEM: &str = include_str!("data/fuzz-cert.pem");
 /// Its private key (PKCS#8 PEM).
 pub(crate) const KEY_PEM: &str = include_str!("data/fuzz-key.pem");
 
+thread_local! {
+    /// This run's server config (see [`new_run`]).
+    static RUN_CONFIG: RefCell<Option<Arc<rustls::ServerConfig>>> = const { RefCell::new(None) };
+}
+
+/// Starts a run on this thread: the seeded random stream from its beginning, and a server
+/// that remembers no session of an earlier run. Randomness is seeded, so session ids repeat
+/// from run to run, and a session cache shared across runs (or across the gate's threads,
+/// which can evict an entry a run still needs) would make outcomes depend on the runs before.
+pub(crate) fn new_run() {
+    super::det_crypto::reset();
+    RUN_CONFIG.with(|c| *c.borrow_mut() = None);
+}
+
+/// The server config for this run: the server's own config (see [`base_server_config`])
+/// with an empty session cache of its own.
+pub(crate) fn server_config() -> Arc<rustls::ServerConfig> {
+    RUN_CONFIG.with(|c| {
+        c.borrow_mut()
+            .get_or_insert_with(|| {
+                let mut config = (*base_server_config()).clone();
+                config.session_storage = rustls::server::ServerSessionMemoryCache::new(256);
+                Arc::new(config)
+            })
+            .clone()
+    })
+}
+
 /// The server config every TLS target uses, built by the same code as the server's, with the
 /// seeded crypto provider (see `det_crypto`).
 ///
 /// # Panics
 /// If the committed fixture does not load (a build defect, not an input).
-pub(crate) fn server_config() -> Arc<rustls::ServerConfig> {
+fn base_server_config() -> Arc<rustls::ServerConfig> {
     static CONFIG: OnceLock<Arc<rustls::ServerConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
@@ -31,8 +60,12 @@ pub(crate) fn server_config() -> Arc<rustls::ServerConfig> {
                 now,
             )
             .expect("the committed fuzz certificate loads");
-            crate::tls::server_config(loaded.key, vec![b"wkproto".to_vec()])
-                .expect("server config builds")
+            crate::tls::server_config_with_provider(
+                loaded.key,
+                vec![b"wkproto".to_vec()],
+                super::det_crypto::provider(),
+            )
+            .expect("server config builds")
         })
         .clone()
 }

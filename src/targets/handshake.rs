@@ -58,7 +58,7 @@ pub fn describe(data: &[u8]) -> String {
 /// # Panics
 /// When an oracle is violated.
 pub fn run(data: &[u8]) -> Outcome {
-    super::det_crypto::reset();
+    super::fixture::new_run();
     match parse(data) {
         None => Outcome::new("input too short"),
         Some(HandshakeCase::Model(input)) => run_model(&input),

@@ -120,7 +120,7 @@ impl Target {
 
     /// Runs the target on `data`.
     pub fn run(self, data: &[u8]) -> Outcome {
-        det_crypto::reset();
+        fixture::new_run();
         match self {
             Target::Frame => frame::run(data),
             Target::Codec => codec::run(data),

@@ -12,7 +12,7 @@ use super::Outcome;
 /// # Panics
 /// When an oracle is violated.
 pub fn run(data: &[u8]) -> Outcome {
-    super::det_crypto::reset();
+    super::fixture::new_run();
     let mut outcome = Outcome::new("");
     let mut layer = new_layer();
     if let Some(fed) = feed(&mut layer, data, &mut outcome) {

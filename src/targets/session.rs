@@ -80,7 +80,7 @@ pub fn run(data: &[u8]) -> Outcome {
 /// # Panics
 /// When an oracle is violated.
 pub fn run_script(script: &Script) -> Outcome {
-    super::det_crypto::reset();
+    super::fixture::new_run();
     let (mut outcome, events) = with_close_events(|| {
         let mut world = World::new(script);
         for (slot, spec) in script.clients.iter().enumerate() {
