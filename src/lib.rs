@@ -27,3 +27,4 @@ pub mod session;
 pub mod targets;
 pub mod tls;
 pub mod triage;
+mod x25519_memo;

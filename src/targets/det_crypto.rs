@@ -13,7 +13,6 @@ use rustls::crypto::{
 };
 use rustls::{Error, NamedGroup, PeerMisbehaved};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 thread_local! {
@@ -39,56 +38,6 @@ impl SecureRandom for SeededRandom {
     }
 }
 
-/// X25519 results already computed on this thread. Every run resets the random stream, so
-/// each run draws the same key shares as the last and meets the same peer keys: remembering
-/// them saves four scalar multiplications per handshake, most of a `session` run's time.
-/// A pure function's results, so the cache changes how fast a run is, never what it does.
-#[derive(Default)]
-struct X25519Memo {
-    public: HashMap<[u8; 32], [u8; 32]>,
-    shared: HashMap<([u8; 32], [u8; 32]), [u8; 32]>,
-}
-
-/// Entries per map before it is emptied: bounds the memory.
-const MEMO_CAP: usize = 4096;
-
-thread_local! {
-    static MEMO: RefCell<X25519Memo> = RefCell::new(X25519Memo::default());
-}
-
-fn memoized<K: std::hash::Hash + Eq>(
-    map: &mut HashMap<K, [u8; 32]>,
-    key: K,
-    compute: impl FnOnce() -> [u8; 32],
-) -> [u8; 32] {
-    if let Some(v) = map.get(&key) {
-        return *v;
-    }
-    if map.len() >= MEMO_CAP {
-        map.clear();
-    }
-    *map.entry(key).or_insert_with(compute)
-}
-
-fn x25519_public(scalar: [u8; 32]) -> [u8; 32] {
-    MEMO.with(|m| {
-        memoized(&mut m.borrow_mut().public, scalar, || {
-            x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(scalar)).to_bytes()
-        })
-    })
-}
-
-fn x25519_shared(scalar: [u8; 32], peer: [u8; 32]) -> [u8; 32] {
-    MEMO.with(|m| {
-        memoized(&mut m.borrow_mut().shared, (scalar, peer), || {
-            let secret = x25519_dalek::StaticSecret::from(scalar);
-            secret
-                .diffie_hellman(&x25519_dalek::PublicKey::from(peer))
-                .to_bytes()
-        })
-    })
-}
-
 #[derive(Debug)]
 struct SeededX25519;
 
@@ -96,7 +45,7 @@ impl SupportedKxGroup for SeededX25519 {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
         let mut scalar = [0u8; 32];
         fill(&mut scalar);
-        let public = x25519_public(scalar);
+        let public = crate::x25519_memo::public_key(scalar);
         Ok(Box::new(ActiveX25519 { scalar, public }))
     }
 
@@ -115,7 +64,7 @@ impl ActiveKeyExchange for ActiveX25519 {
         let peer: [u8; 32] = peer_pub_key
             .try_into()
             .map_err(|_| Error::PeerMisbehaved(PeerMisbehaved::InvalidKeyShare))?;
-        let shared = x25519_shared(self.scalar, peer);
+        let shared = crate::x25519_memo::shared(self.scalar, peer);
         // A low-order peer point gives all zeros (RFC 7748 section 6.1: refuse it).
         if shared == [0u8; 32] {
             return Err(Error::PeerMisbehaved(PeerMisbehaved::InvalidKeyShare));
@@ -176,12 +125,6 @@ mod tests {
         let s2 = b.complete(&a_pub).unwrap();
         assert_eq!(s1.secret_bytes(), s2.secret_bytes());
         assert!(SeededX25519.start().unwrap().complete(&[0u8; 32]).is_err());
-        // The same exchange again (served from the memo) agrees with x25519-dalek.
-        let direct = x25519_dalek::StaticSecret::from([7u8; 32])
-            .diffie_hellman(&x25519_dalek::PublicKey::from([9u8; 32]));
-        for _ in 0..2 {
-            assert_eq!(x25519_shared([7; 32], [9; 32]), direct.to_bytes());
-        }
         assert!(SeededX25519.start().unwrap().complete(&[1u8; 31]).is_err());
     }
 }

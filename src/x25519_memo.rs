@@ -1,0 +1,108 @@
+//! X25519 results remembered per thread, for the harness's own peers: the wkproto [`Client`]
+//! and the TLS targets' seeded key exchange. Never used by the server.
+//!
+//! The targets reset their random stream at the start of every run, so each run draws the
+//! same key shares as the last and meets the same peer keys: remembering the results saves
+//! most scalar multiplications, which were most of a `session` run's time. These are a pure
+//! function's results, so the memo changes how fast a run is, never what it does.
+//!
+//! [`Client`]: crate::client::Client
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Entries per map before it is emptied: bounds the memory (about 400 KiB per thread).
+const CAP: usize = 4096;
+
+#[derive(Default)]
+struct Memo {
+    public: HashMap<[u8; 32], [u8; 32]>,
+    shared: HashMap<([u8; 32], [u8; 32]), [u8; 32]>,
+}
+
+thread_local! {
+    static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
+fn remembered<K: Hash + Eq>(
+    map: &mut HashMap<K, [u8; 32]>,
+    key: K,
+    compute: impl FnOnce() -> [u8; 32],
+) -> [u8; 32] {
+    if let Some(v) = map.get(&key) {
+        return *v;
+    }
+    if map.len() >= CAP {
+        map.clear();
+    }
+    *map.entry(key).or_insert_with(compute)
+}
+
+/// The X25519 public key for `scalar` (clamped as X25519 does).
+pub(crate) fn public_key(scalar: [u8; 32]) -> [u8; 32] {
+    MEMO.with(|m| {
+        remembered(&mut m.borrow_mut().public, scalar, || {
+            x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(scalar)).to_bytes()
+        })
+    })
+}
+
+/// X25519(`scalar`, `peer`), all zeros for a low-order peer point (the caller refuses it).
+pub(crate) fn shared(scalar: [u8; 32], peer: [u8; 32]) -> [u8; 32] {
+    MEMO.with(|m| {
+        remembered(&mut m.borrow_mut().shared, (scalar, peer), || {
+            x25519_dalek::StaticSecret::from(scalar)
+                .diffie_hellman(&x25519_dalek::PublicKey::from(peer))
+                .to_bytes()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_results_equal_computed_ones() {
+        for _ in 0..2 {
+            // RFC 7748 section 6.1: Alice's key pair, Bob's public key, the shared secret.
+            let alice: [u8; 32] =
+                hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+            let bob_public =
+                hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+            assert_eq!(
+                public_key(alice),
+                hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+            );
+            assert_eq!(
+                shared(alice, bob_public),
+                hex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
+            );
+            assert_eq!(shared(alice, [0; 32]), [0; 32]);
+        }
+    }
+
+    #[test]
+    fn the_memo_is_bounded() {
+        let mut map = HashMap::new();
+        let mut computed = 0;
+        for i in 0..CAP + 10 {
+            remembered(&mut map, i, || {
+                computed += 1;
+                [0; 32]
+            });
+            assert!(map.len() <= CAP);
+        }
+        remembered(&mut map, CAP + 9, || unreachable!("remembered"));
+        assert_eq!(computed, CAP + 10);
+    }
+
+    fn hex(s: &str) -> [u8; 32] {
+        let bytes: Vec<u8> = (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect();
+        bytes.try_into().unwrap()
+    }
+}
