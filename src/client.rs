@@ -101,12 +101,8 @@ impl Client {
             .get(..16)
             .and_then(|s| s.try_into().ok())
             .ok_or_else(|| ClientError::BadKeys("Salt".into()))?;
-        let shared = crate::x25519_memo::shared(self.secret, server_public);
-        if shared == [0; 32] {
-            return Err(ClientError::BadKeys(
-                crypto::ClientKeyError::LowOrderPoint.to_string(),
-            ));
-        }
+        let shared = crate::x25519_memo::shared_secret(self.secret, server_public)
+            .map_err(|e| ClientError::BadKeys(e.to_string()))?;
         self.cipher = Some(AppCipher::from_shared(&shared, &salt));
         Ok(())
     }

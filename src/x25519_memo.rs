@@ -12,24 +12,30 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::proto::crypto::{self, ClientKeyError};
+
 /// Entries per map before it is emptied: bounds the memory (about 400 KiB per thread).
 const CAP: usize = 4096;
+
+/// (our scalar, the peer's public key).
+type Pair = ([u8; 32], [u8; 32]);
 
 #[derive(Default)]
 struct Memo {
     public: HashMap<[u8; 32], [u8; 32]>,
-    shared: HashMap<([u8; 32], [u8; 32]), [u8; 32]>,
+    /// `None`: the peer point is of low order (the all-zero secret, refused).
+    shared: HashMap<Pair, Option<[u8; 32]>>,
 }
 
 thread_local! {
     static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
 }
 
-fn remembered<K: Hash + Eq>(
-    map: &mut HashMap<K, [u8; 32]>,
+fn remembered<K: Hash + Eq, V: Copy>(
+    map: &mut HashMap<K, V>,
     key: K,
-    compute: impl FnOnce() -> [u8; 32],
-) -> [u8; 32] {
+    compute: impl FnOnce() -> V,
+) -> V {
     if let Some(v) = map.get(&key) {
         return *v;
     }
@@ -39,24 +45,26 @@ fn remembered<K: Hash + Eq>(
     *map.entry(key).or_insert_with(compute)
 }
 
-/// The X25519 public key for `scalar` (clamped as X25519 does).
+/// [`crypto::public_key`], remembered.
 pub(crate) fn public_key(scalar: [u8; 32]) -> [u8; 32] {
     MEMO.with(|m| {
         remembered(&mut m.borrow_mut().public, scalar, || {
-            x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(scalar)).to_bytes()
+            crypto::public_key(&scalar)
         })
     })
 }
 
-/// X25519(`scalar`, `peer`), all zeros for a low-order peer point (the caller refuses it).
-pub(crate) fn shared(scalar: [u8; 32], peer: [u8; 32]) -> [u8; 32] {
+/// [`crypto::shared_secret`], remembered: refuses a low-order peer point the same way.
+///
+/// # Errors
+/// `LowOrderPoint` if the shared secret is all zeros.
+pub(crate) fn shared_secret(scalar: [u8; 32], peer: [u8; 32]) -> Result<[u8; 32], ClientKeyError> {
     MEMO.with(|m| {
         remembered(&mut m.borrow_mut().shared, (scalar, peer), || {
-            x25519_dalek::StaticSecret::from(scalar)
-                .diffie_hellman(&x25519_dalek::PublicKey::from(peer))
-                .to_bytes()
+            crypto::shared_secret(&scalar, &peer).ok()
         })
     })
+    .ok_or(ClientKeyError::LowOrderPoint)
 }
 
 #[cfg(test)]
@@ -76,10 +84,15 @@ mod tests {
                 hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
             );
             assert_eq!(
-                shared(alice, bob_public),
-                hex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
+                shared_secret(alice, bob_public),
+                Ok(hex(
+                    "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+                ))
             );
-            assert_eq!(shared(alice, [0; 32]), [0; 32]);
+            assert_eq!(
+                shared_secret(alice, [0; 32]),
+                Err(ClientKeyError::LowOrderPoint)
+            );
         }
     }
 

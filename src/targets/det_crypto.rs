@@ -64,11 +64,9 @@ impl ActiveKeyExchange for ActiveX25519 {
         let peer: [u8; 32] = peer_pub_key
             .try_into()
             .map_err(|_| Error::PeerMisbehaved(PeerMisbehaved::InvalidKeyShare))?;
-        let shared = crate::x25519_memo::shared(self.scalar, peer);
-        // A low-order peer point gives all zeros (RFC 7748 section 6.1: refuse it).
-        if shared == [0u8; 32] {
-            return Err(Error::PeerMisbehaved(PeerMisbehaved::InvalidKeyShare));
-        }
+        // A low-order peer point is refused (RFC 7748 section 6.1).
+        let shared = crate::x25519_memo::shared_secret(self.scalar, peer)
+            .map_err(|_| Error::PeerMisbehaved(PeerMisbehaved::InvalidKeyShare))?;
         Ok(SharedSecret::from(&shared[..]))
     }
 

@@ -88,6 +88,20 @@ pub(crate) fn client_config(
     Arc::new(config)
 }
 
+/// The fixture certificate's DER, parsed once (every handshake of every run compares it).
+///
+/// # Panics
+/// If the committed fixture does not parse (a build defect, not an input).
+fn pinned_der() -> &'static [u8] {
+    static DER: OnceLock<Vec<u8>> = OnceLock::new();
+    DER.get_or_init(|| {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        CertificateDer::from_pem_slice(CERT_PEM.as_bytes())
+            .expect("the committed fuzz certificate parses")
+            .to_vec()
+    })
+}
+
 /// The targets' clients pin the fixture certificate instead of running WebPKI path
 /// validation and signature checks: the client is the harness, not the code under test, and
 /// those checks were most of a `session` run's time. The server still signs every handshake.
@@ -105,14 +119,12 @@ impl rustls::client::danger::ServerCertVerifier for PinnedFixture {
         _ocsp: &[u8],
         _now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        use rustls::pki_types::{pem::PemObject, CertificateDer};
-        match CertificateDer::from_pem_slice(CERT_PEM.as_bytes()) {
-            Ok(pinned) if pinned.as_ref() == end_entity.as_ref() => {
-                Ok(rustls::client::danger::ServerCertVerified::assertion())
-            }
-            _ => Err(rustls::Error::InvalidCertificate(
+        if end_entity.as_ref() == pinned_der() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::UnknownIssuer,
-            )),
+            ))
         }
     }
 
