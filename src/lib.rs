@@ -5,7 +5,8 @@
 //! - [`session`]: sans-IO per-connection state machine.
 //! - [`hub`]: who is online, channels, delivery queues (pure).
 //! - [`tls`]: rustls `ServerConfig` from key material.
-//! - [`net`]: the tokio shell: listeners, PROXY header, TLS layer, limits, isolation, shutdown.
+//! - [`transport`]: one connection's layers, sans-IO: PROXY header, TLS glue, WebSocket.
+//! - [`net`]: the tokio shell: listeners, socket I/O, limits, isolation, shutdown.
 //! - [`load`]: the benchmarks behind `wkfuzz load` and BENCHMARKS.md.
 //! - `planted` (feature `planted-bugs` only): WuKongIM's crash classes put back behind
 //!   switches, with reached/triggered canaries, for the Magma-style evaluation.
@@ -26,5 +27,6 @@ pub mod proto;
 pub mod session;
 pub mod targets;
 pub mod tls;
+pub mod transport;
 pub mod triage;
 mod x25519_memo;

@@ -34,7 +34,8 @@ use super::{
 };
 use crate::client::Client;
 use crate::hub::{Hub, HubConfig};
-use crate::net::{NetSettings, Shared, Transport};
+use crate::net::{NetSettings, Shared};
+use crate::transport::Transport;
 use crate::proto::{ChannelType, DeviceFlag, Packet, ReasonCode};
 use std::fmt::Write as _;
 use std::net::SocketAddr;

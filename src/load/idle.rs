@@ -18,7 +18,7 @@ use super::{
     ScratchDir,
 };
 use crate::client::Client;
-use crate::net::Transport;
+use crate::transport::Transport;
 use crate::proto::{DeviceFlag, Packet, ReasonCode};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};

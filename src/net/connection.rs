@@ -6,7 +6,8 @@
 //! peer killed the process.
 
 use super::handler::{End, Handler};
-use super::{SharedRef, Transport};
+use super::SharedRef;
+use crate::transport::Transport;
 use crate::session::Stage;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};

@@ -6,10 +6,9 @@
 //! Reads stop while a write is pending, so a peer that does not read cannot make us buffer.
 
 use super::connection::ConnStats;
-use super::layer::Layer;
-use super::proxy::parse_proxy_header;
-use super::ws::{WsConfig, WsLayer};
-use super::{clock, Shared, SharedRef, Transport};
+use super::{clock, SharedRef};
+use crate::transport::proxy::parse_proxy_header;
+use crate::transport::{Layer, SentAlert, Transport, WsConfig};
 use crate::hub::ConnId;
 use crate::session::{CloseReason, Session, Stage};
 use std::net::SocketAddr;
@@ -29,34 +28,13 @@ const LINGER_TIME: std::time::Duration = std::time::Duration::from_millis(500);
 /// Most bytes read and dropped while lingering.
 const LINGER_BYTES: usize = 64 * 1024;
 
-/// The byte layer a connection on `transport` starts with.
-fn new_layer(transport: Transport, shared: &Shared) -> Result<Layer, String> {
-    let tls = || match shared.tls_config() {
-        Some(cfg) => rustls::ServerConnection::new(cfg)
-            .map(|c| Layer::Tls(Box::new(c)))
-            .map_err(|e| format!("TLS setup: {e}")),
-        None => Err(format!("{transport} listener without TLS config")),
-    };
-    let ws = |inner| {
-        let settings = &shared.settings;
-        let config = WsConfig::new(&settings.ws_path, settings.session.max_frame);
-        Layer::Ws(Box::new(WsLayer::new(inner, config)))
-    };
-    Ok(match transport {
-        Transport::Tcp => Layer::Plain,
-        Transport::Tls => tls()?,
-        Transport::Ws => ws(Layer::Plain),
-        Transport::Wss => ws(tls()?),
-    })
-}
-
 /// How a connection ended.
 #[derive(Debug)]
 pub(crate) struct End {
     pub(crate) stage: Stage,
     pub(crate) reason: String,
     /// TLS alert sent, if the TLS layer failed.
-    pub(crate) alert: Option<super::layer::SentAlert>,
+    pub(crate) alert: Option<SentAlert>,
     /// Client address from the PROXY header.
     pub(crate) proxied_peer: Option<SocketAddr>,
     /// Logged-in uid.
@@ -168,7 +146,8 @@ impl Handler {
     ) -> End {
         let shared = self.shared.clone();
         let settings = &shared.settings;
-        let mut layer = match new_layer(self.transport, &shared) {
+        let ws = WsConfig::new(&settings.ws_path, settings.session.max_frame);
+        let mut layer = match Layer::new(self.transport, shared.tls_config(), &ws) {
             Ok(layer) => layer,
             Err(reason) => return End::new(Stage::Handshake, reason),
         };

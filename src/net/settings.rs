@@ -3,30 +3,6 @@
 use crate::session::SessionConfig;
 use std::time::Duration;
 
-/// Transport a listener serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    /// wkproto over plain TCP.
-    Tcp,
-    /// wkproto over TLS over TCP.
-    Tls,
-    /// wkproto in binary WebSocket messages over TCP.
-    Ws,
-    /// wkproto in binary WebSocket messages over TLS (the TLS listener's config).
-    Wss,
-}
-
-impl std::fmt::Display for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-            Transport::Ws => "ws",
-            Transport::Wss => "wss",
-        })
-    }
-}
-
 /// Limits and timeouts of the network shell.
 #[derive(Clone, Debug)]
 pub struct NetSettings {
@@ -41,7 +17,7 @@ pub struct NetSettings {
     /// Expect a PROXY v1/v2 header before anything else.
     pub proxy_protocol: bool,
     /// The request path the WebSocket listeners upgrade (`*` for any); see
-    /// [`super::upgrade`].
+    /// [`crate::transport::upgrade`].
     pub ws_path: String,
     /// A TLS client certificate's subject CN is the only uid its connection may CONNECT
     /// as (see [`crate::tls::client_cert_uid`]).

@@ -1,6 +1,7 @@
 //! Isolation: a panic inside one connection's task closes that connection only.
 
 use super::*;
+use crate::transport::Transport;
 use crate::client::Client;
 use crate::hub::{Hub, HubConfig};
 use crate::proto::{ChannelType, DeviceFlag, Packet, ReasonCode};

@@ -18,7 +18,8 @@
 use super::Outcome;
 use crate::client::Client;
 use crate::hub::{Hub, HubConfig};
-use crate::net::{NetSettings, Shared, Transport};
+use crate::net::{NetSettings, Shared};
+use crate::transport::Transport;
 use crate::proto::{DeviceFlag, LATEST_VERSION, MIN_VERSION};
 use crate::session::SessionConfig;
 use std::io::{ErrorKind, Read, Write};

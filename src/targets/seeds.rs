@@ -131,13 +131,13 @@ pub fn chat_transcript(version: u8) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn proxy_seeds() -> Vec<Vec<u8>> {
-    let mut v2_tcp4 = crate::net::proxy::V2_SIGNATURE.to_vec();
+    let mut v2_tcp4 = crate::transport::proxy::V2_SIGNATURE.to_vec();
     v2_tcp4.extend_from_slice(&[
         0x21, 0x11, 0x00, 0x0c, 203, 0, 113, 7, 127, 0, 0, 1, 0x9c, 0x41, 0x13, 0xec,
     ]);
-    let mut v2_local = crate::net::proxy::V2_SIGNATURE.to_vec();
+    let mut v2_local = crate::transport::proxy::V2_SIGNATURE.to_vec();
     v2_local.extend_from_slice(&[0x20, 0x00, 0x00, 0x00]);
-    let mut v2_tlv = crate::net::proxy::V2_SIGNATURE.to_vec();
+    let mut v2_tlv = crate::transport::proxy::V2_SIGNATURE.to_vec();
     v2_tlv.extend_from_slice(&[0x21, 0x21, 0x00, 0x29]);
     v2_tlv.extend_from_slice(&[0u8; 15]);
     v2_tlv.push(1);

@@ -20,7 +20,7 @@ use crate::client::Client;
 use crate::clock::Time;
 use crate::gen::script::{Action, Damage, Dest, KeyChoice, Script, GROUPS, MAX_CLIENTS};
 use crate::hub::{ConnId, Hub, HubConfig};
-use crate::net::layer::Layer;
+use crate::transport::{Layer, Stream};
 use crate::proto::crypto::{self, AppCipher};
 use crate::proto::{
     ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Recvack, Setting, Sub,
@@ -312,9 +312,9 @@ impl World {
                     rustls::ClientConnection::new(cfg, name).expect("client config is valid");
                 let server = rustls::ServerConnection::new(self.server_config.clone())
                     .expect("server config is valid");
-                (Some(client), Layer::Tls(Box::new(server)))
+                (Some(client), Layer::Stream(Stream::Tls(Box::new(server))))
             }
-            None => (None, Layer::Plain),
+            None => (None, Layer::Stream(Stream::Plain)),
         };
         self.conns.push(Conn {
             slot,
@@ -508,10 +508,10 @@ impl World {
                         let _ = tls.read_tls(&mut wire_out.as_slice());
                         let _ = tls.process_new_packets();
                     }
-                    let alert = e.alert().unwrap_or(crate::net::layer::SentAlert::None);
+                    let alert = e.alert().unwrap_or(crate::transport::SentAlert::None);
                     assert_ne!(
                         alert,
-                        crate::net::layer::SentAlert::None,
+                        crate::transport::SentAlert::None,
                         "a TLS failure must send a fatal alert: {e}"
                     );
                     c.open = false;

@@ -43,9 +43,10 @@ use crate::gen::ws::{
     OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT,
 };
 use crate::hub::{Hub, HubConfig};
-use crate::net::layer::{Layer, LayerError, ReadOutcome};
-use crate::net::upgrade::{read_upgrade, Upgrade, MAX_REQUEST_BYTES};
-use crate::net::ws::{WsConfig, WsError, WsLayer, MAX_WKPROTO_HEADER};
+use crate::transport::{Layer, LayerError, ReadOutcome, Stream};
+use crate::transport::upgrade::{read_upgrade, Upgrade, MAX_REQUEST_BYTES};
+use crate::transport::ws::MAX_WKPROTO_HEADER;
+use crate::transport::{WsConfig, WsError, WsLayer};
 use crate::proto::{
     split_frame, ChannelType, DeviceFlag, Disconnect, Frame, Packet, ReasonCode, Recvack, Send,
     Setting,
@@ -129,7 +130,7 @@ fn dissect(stream: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let mut rest = stream;
-    if let Upgrade::Accept { consumed, .. } = read_upgrade(stream, crate::net::upgrade::ANY_PATH) {
+    if let Upgrade::Accept { consumed, .. } = read_upgrade(stream, crate::transport::upgrade::ANY_PATH) {
         let request = stream.get(..consumed).unwrap_or_default();
         let _ = writeln!(out, "request:\n{}", String::from_utf8_lossy(request));
         rest = stream.get(consumed..).unwrap_or_default();
@@ -577,7 +578,7 @@ fn check_switching(wire: &[u8], request: &[u8]) -> usize {
             .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value.trim_ascii().to_vec())
     };
-    let mut req_headers = [httparse::EMPTY_HEADER; crate::net::upgrade::MAX_HEADERS];
+    let mut req_headers = [httparse::EMPTY_HEADER; crate::transport::upgrade::MAX_HEADERS];
     let mut req = httparse::Request::new(&mut req_headers);
     let _ = req.parse(request);
     let key = value(req.headers, "sec-websocket-key").unwrap_or_default();
@@ -643,7 +644,7 @@ impl<'a> Conn<'a> {
         let mut hub = Hub::new(hub_config());
         let (id, seed) = hub.open();
         let layer = Layer::Ws(Box::new(WsLayer::new(
-            Layer::Plain,
+            Stream::Plain,
             WsConfig::new(PATH, MAX_FRAME),
         )));
         Conn {

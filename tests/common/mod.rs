@@ -10,7 +10,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wkfuzz::client::Client;
 use wkfuzz::hub::{Hub, HubConfig};
-use wkfuzz::net::{NetSettings, Shared, Transport};
+use wkfuzz::net::{NetSettings, Shared};
+use wkfuzz::transport::Transport;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Sendack};
 
 #[path = "../support/log_capture.rs"]

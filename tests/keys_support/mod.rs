@@ -19,7 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::client::TlsStream;
 use wkfuzz::client::Client;
 use wkfuzz::hub::{Hub, HubConfig};
-use wkfuzz::net::{NetSettings, Shared, Transport};
+use wkfuzz::net::{NetSettings, Shared};
+use wkfuzz::transport::Transport;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
 
 #[path = "../support/log_capture.rs"]
