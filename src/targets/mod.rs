@@ -27,7 +27,6 @@ mod fixture;
 pub mod frame;
 pub mod handshake;
 pub mod keys;
-pub mod log_capture;
 pub mod net;
 mod outcome;
 pub mod proxy;

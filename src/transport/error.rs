@@ -101,4 +101,3 @@ impl std::fmt::Display for WsError {
         }
     }
 }
-
