@@ -13,8 +13,9 @@
 //! the connection the server still accepts and serves a new one (isolation held). A panic
 //! that escapes isolation kills this process, which is what libFuzzer then reports.
 //!
-//! Not in [`super::Target::ALL`]: it needs sockets and is slower than the in-memory
-//! targets; the planted-bug evaluation and `wkfuzz repro --target net` run it by name.
+//! Not gated ([`super::Membership::ByName`]): it needs sockets and is slower than the
+//! in-memory targets; the planted-bug evaluation and `wkfuzz repro --target net` run it by
+//! name.
 
 use super::Outcome;
 use crate::client::Client;

@@ -5,7 +5,7 @@
 //! and deterministic pseudo-random inputs for the structured targets. Deterministic: the same
 //! build writes the same seeds.
 
-use super::{fixture, Target};
+use super::fixture;
 use crate::client::Client;
 use crate::clock::Time;
 use crate::hub::{Hub, HubConfig};
@@ -34,24 +34,9 @@ const UPSTREAM_FRAMES: &[&str] = &[
     "90180c00156c6f67696e20696e206f7468657220646576696365",
 ];
 
-/// Seeds for `target`.
-pub fn seeds(target: Target) -> Vec<Vec<u8>> {
-    match target {
-        Target::Frame | Target::Net => frame_seeds(),
-        Target::Proxy => proxy_seeds(),
-        Target::Keys => key_seeds(),
-        Target::Codec | Target::Crypto => random_seeds(target, 48),
-        Target::Session => session_seeds(),
-        Target::Records => record_seeds(),
-        Target::Handshake => handshake_seeds(),
-        Target::Ws => ws_seeds(),
-        Target::Selftest => vec![b"hello".to_vec()],
-    }
-}
-
 /// Upstream frames, and the client->server bytes of a scripted chat at every version
 /// (the `frame` target prepends its own CONNECT, so each transcript follows one).
-fn frame_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn frame_seeds() -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = UPSTREAM_FRAMES
         .iter()
         .filter_map(|h| hex::decode(h.split_whitespace().collect::<String>()).ok())
@@ -130,7 +115,7 @@ pub fn chat_transcript(version: u8) -> (Vec<u8>, Vec<u8>) {
     (sent, to_bob)
 }
 
-fn proxy_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn proxy_seeds() -> Vec<Vec<u8>> {
     let mut v2_tcp4 = crate::transport::proxy::V2_SIGNATURE.to_vec();
     v2_tcp4.extend_from_slice(&[
         0x21, 0x11, 0x00, 0x0c, 203, 0, 113, 7, 127, 0, 0, 1, 0x9c, 0x41, 0x13, 0xec,
@@ -155,7 +140,7 @@ fn proxy_seeds() -> Vec<Vec<u8>> {
     ]
 }
 
-fn key_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn key_seeds() -> Vec<Vec<u8>> {
     let cert = fixture::CERT_PEM.as_bytes();
     let key = fixture::KEY_PEM.as_bytes();
     let with = |mode: u8, parts: &[&[u8]]| {
@@ -182,7 +167,7 @@ fn key_seeds() -> Vec<Vec<u8>> {
 
 /// First flights of well-formed TLS 1.3 and 1.2 clients, the CBC-only TLS 1.2 hello (the
 /// WuKongIM #127 trigger), and each cut into small records.
-fn record_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn record_seeds() -> Vec<Vec<u8>> {
     use crate::gen::{tls12_cbc_only, well_formed_tls12, well_formed_tls13, RecordPlan};
     let hellos = [
         well_formed_tls13().encode(),
@@ -200,7 +185,7 @@ fn record_seeds() -> Vec<Vec<u8>> {
 /// Inputs chosen from a deterministic random search so that each kind of case is present:
 /// modelled hellos the server answers and rejects, and real clients that complete TLS 1.2
 /// and 1.3 handshakes, with and without SNI, ALPN and resumption.
-fn handshake_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn handshake_seeds() -> Vec<Vec<u8>> {
     use super::handshake::{run as run_handshake, HandshakeCase};
     use arbitrary::{Arbitrary, Unstructured};
     let mut rng = ChaCha20Rng::seed_from_u64(0x4853);
@@ -242,7 +227,7 @@ fn handshake_seeds() -> Vec<Vec<u8>> {
 }
 
 /// Hand-written scripts covering each feature, as bytes.
-fn session_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn session_seeds() -> Vec<Vec<u8>> {
     use crate::gen::script::{Action as A, ClientSpec, Damage, Dest, KeyChoice, Script};
     let spec = |uid: u8, version: u8, tls13: bool| ClientSpec {
         uid,
@@ -560,7 +545,7 @@ pub fn ws_named_seeds() -> Vec<(&'static str, Vec<u8>)> {
 
 /// The named `ws` seeds, then modelled (mode 1) inputs from a deterministic random search,
 /// one for each kind of outcome it finds (clean sessions, each close code, refusals).
-fn ws_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn ws_seeds() -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = ws_named_seeds().into_iter().map(|(_, s)| s).collect();
     let mut rng = ChaCha20Rng::seed_from_u64(0x5753);
     let mut wanted: std::collections::BTreeMap<String, Vec<u8>> = std::collections::BTreeMap::new();
@@ -584,8 +569,9 @@ fn ws_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-fn random_seeds(target: Target, n: usize) -> Vec<Vec<u8>> {
-    let mut rng = ChaCha20Rng::seed_from_u64(target.name().bytes().map(u64::from).sum());
+/// `n` pseudo-random inputs of growing length, seeded by the target's name.
+pub(crate) fn random_seeds(name: &str, n: usize) -> Vec<Vec<u8>> {
+    let mut rng = ChaCha20Rng::seed_from_u64(name.bytes().map(u64::from).sum());
     (0..n)
         .map(|i| {
             let mut v = vec![0u8; 16 + i * 8];
