@@ -128,6 +128,18 @@ impl Sim {
         }
     }
 
+    /// Everything connection `i`'s server side sends now (the hub's deliveries included),
+    /// as raw bytes the client has not seen.
+    pub fn transmit(&mut self, i: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let now = self.now;
+        if let Some(p) = self.peers.get_mut(i) {
+            p.conn.handle_wake(now, &mut self.hub);
+            p.conn.poll_transmit(&mut out);
+        }
+        out
+    }
+
     /// Encodes `frame` with connection `i`'s client and sends it.
     pub fn send_frame(&mut self, i: usize, frame: &Frame) {
         let bytes = self.peers[i].client.encode(frame);

@@ -7,10 +7,8 @@
 
 use super::fixture;
 use crate::client::Client;
-use crate::clock::Time;
-use crate::hub::{Hub, HubConfig};
 use crate::proto::{ChannelType, DeviceFlag, Frame, Packet, Sub, LATEST_VERSION, MIN_VERSION};
-use crate::session::{Session, SessionConfig};
+use crate::sim::Sim;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -52,36 +50,27 @@ pub(crate) fn frame_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-/// A deterministic chat through real sessions: alice (at `version`) subscribes to a group,
-/// pings, sends to bob and to the group, acknowledges what she gets. Returns alice's bytes
-/// after CONNECT and the server's bytes to bob.
+/// A deterministic chat through the real connection engine: alice (at `version`)
+/// subscribes to a group, pings, sends to bob and to the group, acknowledges what she gets.
+/// Returns alice's bytes after CONNECT and the server's bytes to bob.
 pub fn chat_transcript(version: u8) -> (Vec<u8>, Vec<u8>) {
-    let now = Time::from_unix_millis(1_700_000_000_000);
-    let mut hub = Hub::new(HubConfig::default());
-    let login = |hub: &mut Hub, uid: &str, secret: u8| {
-        let (id, seed) = hub.open();
-        let mut session = Session::new(id, seed, SessionConfig::default(), now);
-        let mut client = Client::new([secret; 32], version);
-        session.handle_bytes(
-            &client.encode(&client.connect(uid, "t", DeviceFlag::APP, 0)),
-            now,
-            hub,
-        );
-        let mut out = Vec::new();
-        session.poll_transmit(hub, &mut out);
-        if let Ok(frames) = client.handle_bytes(&out) {
-            if let Some(Frame {
-                packet: Packet::Connack(c),
-                ..
-            }) = frames.first()
-            {
-                let _ = client.handle_connack(c);
-            }
+    let mut sim = Sim::new();
+    let login = |sim: &mut Sim, uid: &str, secret: u8| {
+        let client = Client::new([secret; 32], version);
+        let connect = client.encode(&client.connect(uid, "t", DeviceFlag::APP, 0));
+        let i = sim.open_raw_as(client, &connect);
+        if let Some(Frame {
+            packet: Packet::Connack(c),
+            ..
+        }) = sim.take(i).first()
+        {
+            let _ = sim.peers[i].client.handle_connack(c);
         }
-        (session, client)
+        i
     };
-    let (mut alice, mut ca) = login(&mut hub, "alice", 1);
-    let (mut bob, mut cb) = login(&mut hub, "bob", 2);
+    let alice = login(&mut sim, "alice", 1);
+    let bob = login(&mut sim, "bob", 2);
+    let ca = &mut sim.peers[alice].client;
     let mut sent = Vec::new();
     let sub = Frame::new(Packet::Sub(Sub {
         sub_no: "1".into(),
@@ -99,19 +88,20 @@ pub fn chat_transcript(version: u8) -> (Vec<u8>, Vec<u8>) {
             sent.extend(ca.encode(&f));
         }
     }
-    alice.handle_bytes(&sent, now, &mut hub);
-    let mut to_bob = Vec::new();
-    bob.poll_transmit(&mut hub, &mut to_bob);
-    if let Ok(frames) = cb.handle_bytes(&to_bob) {
+    let disconnect = ca.encode(&Frame::new(Packet::Disconnect(
+        crate::proto::Disconnect::default(),
+    )));
+    sim.feed(alice, &sent);
+    let to_bob = sim.transmit(bob);
+    if let Ok(frames) = sim.peers[bob].client.handle_bytes(&to_bob) {
         for f in frames {
             if let Packet::Recv(r) = &f.packet {
-                let ack = cb.encode(&Client::recvack(r));
-                bob.handle_bytes(&ack, now, &mut hub);
+                let ack = sim.peers[bob].client.encode(&Client::recvack(r));
+                sim.feed(bob, &ack);
             }
         }
     }
-    let disconnect = Frame::new(Packet::Disconnect(crate::proto::Disconnect::default()));
-    sent.extend(ca.encode(&disconnect));
+    sent.extend(disconnect);
     (sent, to_bob)
 }
 
