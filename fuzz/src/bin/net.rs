@@ -1,5 +1,5 @@
 #![no_main]
-// The target's logic and oracles live in wkfuzz::targets::net (also run by repro and the regressions).
+// The `net` target: its logic and oracles live in wkfuzz::targets::shell (also run by repro and the regressions).
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = wkfuzz::targets::net::run(data);
+    let _ = wkfuzz::targets::shell::run(data);
 });

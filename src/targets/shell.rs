@@ -1,4 +1,4 @@
-//! `net`: raw bytes through the real tokio shell ([`crate::serve`]), where per-connection
+//! The `net` target: raw bytes through the real tokio shell ([`crate::serve`]), where per-connection
 //! isolation lives. The other targets drive the sans-IO engine directly, so none of them can
 //! see a panic escape the shell's per-connection supervisor (bug class AMP-L7: one bad peer
 //! = process exit).
