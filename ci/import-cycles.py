@@ -17,10 +17,28 @@ def modpath(p):
     if rel[-1] in ('mod','lib','main'): rel=rel[:-1]
     return rel
 bymod={tuple(modpath(p)):p for p in files}
+# Items a module re-exports from its children (`pub use child::{A, B};`), so that a path
+# through the re-export resolves to the file that defines the item.
+reexports = {}
+for p, s in files.items():
+    me = tuple(modpath(p))
+    for m in re.finditer(r'pub use (\w+)::(\{[^}]*\}|\w+)\s*;', s):
+        child, names = m.group(1), m.group(2).strip('{}')
+        target = bymod.get(me + (child,))
+        if target:
+            for n in names.split(','):
+                n = n.strip().split(' as ')[-1].strip()
+                if n:
+                    reexports[(me, n)] = target
+
 def resolve(parts):
-    # deepest module prefix
-    for k in range(len(parts),0,-1):
-        if tuple(parts[:k]) in bymod: return bymod[tuple(parts[:k])]
+    # the deepest module file the path names, looking through re-exports
+    for k in range(len(parts), 0, -1):
+        key = tuple(parts[:k])
+        if key in bymod:
+            if k < len(parts) and (key, parts[k]) in reexports:
+                return reexports[(key, parts[k])]
+            return bymod[key]
     return None
 edges={p:set() for p in files}
 for p,s in files.items():
@@ -43,13 +61,12 @@ for p,s in files.items():
             if not parts: continue
             if parts[0]=='crate': abs_=parts[1:]
             elif parts[0]=='super':
-                base=me if isdir else me[:-1]
-                base=list(base)
+                base=list(me)
                 while parts and parts[0]=='super':
-                    parts=parts[1:]; base=base[:-1] if not isdir or len(base)==len(me) else base[:-1]
+                    parts=parts[1:]; base=base[:-1]
                 abs_=base+parts
             elif parts[0]=='self':
-                abs_=(me if isdir else me)+parts[1:]
+                abs_=list(me)+parts[1:]
             else: continue
             t=resolve(abs_)
             if t and t!=p: edges[p].add(t)

@@ -6,45 +6,15 @@
 //! peer killed the process.
 
 use super::handler::Handler;
+use super::stats::ConnStats;
 use super::SharedRef;
 use crate::session::Stage;
 use crate::transport::{SentAlert, Transport};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-
-/// Counters the connection task updates and the supervisor reads, even after a panic.
-#[derive(Debug, Default)]
-pub(crate) struct ConnStats {
-    /// Bytes read from the socket.
-    pub(crate) bytes_in: AtomicU64,
-    /// Bytes written to the socket.
-    pub(crate) bytes_out: AtomicU64,
-    /// `Stage` as 0 handshake, 1 connect, 2 session.
-    stage: AtomicU8,
-}
-
-impl ConnStats {
-    /// Records the stage the connection is in.
-    pub(crate) fn set_stage(&self, stage: Stage) {
-        let v = match stage {
-            Stage::Handshake => 0,
-            Stage::Connect => 1,
-            Stage::Session => 2,
-        };
-        self.stage.store(v, Ordering::Relaxed);
-    }
-
-    fn stage(&self) -> Stage {
-        match self.stage.load(Ordering::Relaxed) {
-            0 => Stage::Handshake,
-            1 => Stage::Connect,
-            _ => Stage::Session,
-        }
-    }
-}
 
 /// Runs one connection to its end and logs exactly one event for it.
 pub(super) async fn run_connection(

@@ -5,7 +5,7 @@
 //! engine's timer, shutdown; and tell the engine. Reads stop while a write is pending, so a
 //! peer that does not read cannot make us buffer. All protocol decisions are the engine's.
 
-use super::connection::ConnStats;
+use super::stats::ConnStats;
 use super::SharedRef;
 use crate::hub::ConnId;
 use crate::transport::{CloseEvent, ConnEvent, ServerConn, Transport, WriteError};
