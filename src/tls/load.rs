@@ -333,6 +333,7 @@ fn check_key_matches(
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::path::PathBuf;
     use std::time::Duration;
 
     use rcgen::{date_time_ymd, PKCS_ECDSA_P256_SHA256, PKCS_ED25519};
