@@ -36,9 +36,11 @@ pub mod codes;
 pub mod extension;
 pub mod flight;
 pub mod length;
+pub mod names;
 mod pick;
 pub mod records;
 pub mod script;
+pub(crate) mod script_bytes;
 pub mod strategy;
 #[cfg(test)]
 mod testutil;

@@ -106,10 +106,10 @@ pub static REGISTRY: &[Spec] = &[
     },
     Spec {
         name: "session",
-        summary: "a script of client actions, several clients over TLS, one hub: login, crypto, delivery, kicks",
+        summary: "a script of client actions, up to 4 clients each on tcp/tls/ws/wss, one hub: every field malformed, delivery checked end to end",
         run: session::run,
         describe: session::describe,
-        seeds: seeds::session_seeds,
+        seeds: session::seeds::seeds,
         membership: Membership::Gate,
     },
     Spec {

@@ -18,6 +18,7 @@ mod conn;
 pub mod error;
 mod event;
 pub mod layer;
+pub(crate) mod pipe;
 pub mod proxy;
 pub mod stream;
 pub mod upgrade;

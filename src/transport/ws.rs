@@ -27,10 +27,11 @@
 //! answered with pong, a close frame with a close frame.
 
 use super::error::{LayerError, ReadOutcome, WsError};
+use super::pipe::Pipe;
 use super::stream::Stream;
 use super::upgrade::{read_upgrade, Upgrade};
 use crate::proto::split_frame;
-use std::io::{self, Read, Write};
+use std::io;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Bytes, Message};
@@ -58,56 +59,6 @@ impl WsConfig {
             path: path.to_owned(),
             max_message: max_frame.saturating_add(MAX_WKPROTO_HEADER),
         }
-    }
-}
-
-/// An in-memory duplex stream for tungstenite: bytes we were given to read, bytes it wrote.
-#[derive(Debug, Default)]
-struct Pipe {
-    /// Bytes not yet read (invariant: `read_pos <= input.len()`).
-    input: Vec<u8>,
-    /// How much of `input` was read.
-    read_pos: usize,
-    /// Bytes written, waiting to be taken.
-    output: Vec<u8>,
-}
-
-impl Pipe {
-    /// Makes `data` readable.
-    fn push(&mut self, data: &[u8]) {
-        if self.read_pos == self.input.len() {
-            self.input.clear();
-            self.read_pos = 0;
-        }
-        self.input.extend_from_slice(data);
-    }
-}
-
-impl Read for Pipe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let rest = self.input.get(self.read_pos..).unwrap_or_default();
-        if rest.is_empty() {
-            // "No more bytes for now", not end of stream: the socket's EOF is the
-            // handler's business.
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let n = rest.len().min(buf.len());
-        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        self.read_pos += n;
-        Ok(n)
-    }
-}
-
-impl Write for Pipe {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
