@@ -109,8 +109,21 @@ mod tests {
     #[test]
     fn repeatable_flags_keep_their_order() {
         let o = parse(&[
-            "--cert", "a.pem", "--key", "a.key", "--cert", "b.pem", "--key", "b.key",
-            "--alpn", "wkproto", "--alpn", "h2", "--ticket-key", "new.key", "--ticket-key",
+            "--cert",
+            "a.pem",
+            "--key",
+            "a.key",
+            "--cert",
+            "b.pem",
+            "--key",
+            "b.key",
+            "--alpn",
+            "wkproto",
+            "--alpn",
+            "h2",
+            "--ticket-key",
+            "new.key",
+            "--ticket-key",
             "old.key",
         ]);
         assert_eq!(o.cert, vec![PathBuf::from("a.pem"), PathBuf::from("b.pem")]);

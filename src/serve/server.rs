@@ -136,3 +136,77 @@ impl Listening {
         crate::net::serve(listeners, self.shared, shutdown).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::ServeOptions;
+
+    fn options(dir: &std::path::Path) -> ServeOptions {
+        ServeOptions {
+            tcp: Some("127.0.0.1:0".into()),
+            tls: Some("127.0.0.1:0".into()),
+            ws: Some("off".into()),
+            wss: Some("127.0.0.1:0".into()),
+            dev_cert_dir: Some(dir.to_owned()),
+            ..ServeOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn without_certificates_it_serves_a_dev_certificate_on_every_listener() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = ServerSettings::resolve(&options(dir.path())).unwrap();
+        let server = Server::new(settings).unwrap();
+        let certs = &server.tls_files().unwrap().certs;
+        assert_eq!(certs.len(), 1);
+        assert_eq!(certs[0].cert, dir.path().join(tls::DEV_CERT_FILE));
+        assert!(certs[0].cert.exists() && certs[0].key.exists());
+        assert!(server.shared().tls_config().is_some());
+        let listening = server.bind().await.unwrap();
+        let on: Vec<Transport> = listening.local_addrs().iter().map(|(t, _)| *t).collect();
+        assert_eq!(on, vec![Transport::Tcp, Transport::Tls, Transport::Wss]);
+        assert!(listening.local_addrs().iter().all(|(_, a)| a.port() != 0));
+        assert_eq!(listening.local_addr(Transport::Ws), None);
+    }
+
+    #[test]
+    fn key_material_that_does_not_load_is_one_line_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let options = ServeOptions {
+            cert: vec![missing.clone()],
+            key: vec![dir.path().join("missing.key")],
+            ..options(dir.path())
+        };
+        let err = Server::new(ServerSettings::resolve(&options).unwrap()).unwrap_err();
+        let shown = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(
+            shown,
+            format!(
+                "{}: cannot read: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_in_use_names_the_listener() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = taken.local_addr().unwrap();
+        let options = ServeOptions {
+            tcp: Some(at.to_string()),
+            tls: Some("off".into()),
+            wss: Some("off".into()),
+            ..options(dir.path())
+        };
+        let server = Server::new(ServerSettings::resolve(&options).unwrap()).unwrap();
+        let err = server.bind().await.unwrap_err();
+        let shown = format!("{:#}", anyhow::Error::from(err));
+        assert!(
+            shown.starts_with(&format!("cannot listen on {at} (tcp): ")),
+            "{shown}"
+        );
+    }
+}
