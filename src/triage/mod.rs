@@ -8,11 +8,14 @@
 //! - [`regression`]: `regressions/<target>/<slug>.{bin,toml,txt}` and promotion;
 //! - [`gate`]: replay corpus + regressions twice, with time and memory limits, and report
 //!   ([`report`]: table, JUnit, JSON);
-//! - [`alloc`]: the counting allocator the memory limit reads.
+//! - [`alloc`]: the counting allocator the memory limit reads;
+//! - [`eval`]: the planted-bug evaluation (`wkfuzz eval`; its runner needs the
+//!   `planted-bugs` feature).
 
 pub mod alloc;
 pub mod campaign;
 pub mod capture;
+pub mod eval;
 pub mod gate;
 pub mod input;
 pub mod minimize;
