@@ -1,6 +1,8 @@
-//! Why a session ended, for the one log event every closed connection gets.
+//! Why a session ended, for the one log event every closed connection gets (what a
+//! logged-in client is told on the wire is [`wire::disconnect`]'s choice).
 
-use crate::proto::{DecodeError, PacketType, ReasonCode};
+use super::{wire, ConnectError};
+use crate::proto::{DecodeError, PacketType};
 
 /// Where in its life a connection was when it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,13 +39,8 @@ pub enum CloseReason {
     FirstFrameNotConnect(PacketType),
     /// A frame the client must not send in this state (a second CONNECT, a server packet).
     UnexpectedPacket(PacketType),
-    /// CONNECT refused with this CONNACK reason.
-    ConnectRefused {
-        /// CONNACK reason code sent.
-        reason: ReasonCode,
-        /// What was wrong.
-        detail: String,
-    },
+    /// CONNECT refused (CONNACK with [`wire::connack_reason`] sent).
+    ConnectRefused(ConnectError),
     /// No CONNECT within the connect timeout.
     ConnectTimeout,
     /// Logged in but silent for the idle timeout.
@@ -64,8 +61,9 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Decode(e) => write!(f, "malformed frame: {e}"),
             CloseReason::FirstFrameNotConnect(t) => write!(f, "first frame was {t}, not CONNECT"),
             CloseReason::UnexpectedPacket(t) => write!(f, "unexpected packet {t} from client"),
-            CloseReason::ConnectRefused { reason, detail } => {
-                write!(f, "CONNECT refused with {reason}: {detail}")
+            CloseReason::ConnectRefused(error) => {
+                let reason = wire::connack_reason(error);
+                write!(f, "CONNECT refused with {reason}: {error}")
             }
             CloseReason::ConnectTimeout => f.write_str("no CONNECT before the connect timeout"),
             CloseReason::IdleTimeout => f.write_str("idle timeout"),
