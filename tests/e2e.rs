@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wkfuzz::proto::{ChannelType, Connect, DeviceFlag, Frame, Packet, ReasonCode, Sub};
-use wkfuzz::serve::ServeOptions;
+use wkfuzz::server::ServeOptions;
 
 #[tokio::test]
 async fn two_users_chat_over_tls_with_increasing_ids_and_seqs() {

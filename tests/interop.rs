@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use wkfuzz::serve::ServeOptions;
+use wkfuzz::server::ServeOptions;
 
 /// The script's phases; phase P uses P-alice, P-bob and the group P-group.
 const PHASES: [&str; 3] = ["ws", "wss", "mixed"];

@@ -13,7 +13,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use wkfuzz::proto::ReasonCode;
-use wkfuzz::serve::ServeOptions;
+use wkfuzz::server::ServeOptions;
 use wkfuzz::tls::{ClientAuth, TlsFiles};
 
 const BOTH: [&[&rustls::SupportedProtocolVersion]; 2] =

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use wkfuzz::client::Client;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
-use wkfuzz::serve::ServeOptions;
+use wkfuzz::server::ServeOptions;
 
 /// The next message from the server that is not a ping or pong.
 async fn next_message(ws: &mut WsStream) -> Option<Message> {

@@ -1,9 +1,9 @@
 //! `wkfuzz serve`: parse the flags, resolve and start the server through the library
-//! ([`wkfuzz::serve`]), print where it listens, run until SIGINT/SIGTERM.
+//! ([`wkfuzz::server`]), print where it listens, run until SIGINT/SIGTERM.
 
 use clap::Args;
 use std::process::ExitCode;
-use wkfuzz::serve::{shutdown_signal, ServeOptions, Server, ServerSettings};
+use wkfuzz::server::{shutdown_signal, ServeOptions, Server, ServerSettings};
 
 #[derive(Debug, Args)]
 pub(crate) struct Serve {

@@ -1,6 +1,6 @@
 //! Shared by the end-to-end tests: an in-process server on loopback ports chosen at run
 //! time (tcp, tls, ws, wss), started through `wkfuzz serve`'s own resolution of flags and
-//! config file (`wkfuzz::serve`), real TLS and WebSocket clients speaking wkproto, and a capture
+//! config file (`wkfuzz::server`), real TLS and WebSocket clients speaking wkproto, and a capture
 //! of the server's log events.
 #![allow(dead_code)]
 
@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wkfuzz::client::Client;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Sendack};
-use wkfuzz::serve::{ServeOptions, Server, ServerSettings};
+use wkfuzz::server::{ServeOptions, Server, ServerSettings};
 use wkfuzz::transport::Transport;
 
 #[path = "../support/log_capture.rs"]

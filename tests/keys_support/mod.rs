@@ -22,7 +22,7 @@ use wkfuzz::client::Client;
 use wkfuzz::config::ClientAuthMode;
 use wkfuzz::net::Shared;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
-use wkfuzz::serve::{ServeOptions, Server, ServerSettings};
+use wkfuzz::server::{ServeOptions, Server, ServerSettings};
 use wkfuzz::tls::{ClientAuth, TlsFiles};
 use wkfuzz::transport::Transport;
 

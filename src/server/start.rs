@@ -140,7 +140,7 @@ impl Listening {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::ServeOptions;
+    use crate::server::ServeOptions;
 
     fn options(dir: &std::path::Path) -> ServeOptions {
         ServeOptions {

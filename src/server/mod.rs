@@ -6,7 +6,7 @@
 //! - [`ServerSettings::resolve`] (settings.rs): flags + config file -> validated settings
 //!   (listeners, [`crate::net::NetSettings`], [`crate::hub::HubConfig`], TLS files), with
 //!   the merge rules (flags win, paths relative to the config file, "off" listeners);
-//! - [`Server::new`] (server.rs): the dev certificate if no certificate was given, the
+//! - [`Server::new`] (start.rs): the dev certificate if no certificate was given, the
 //!   rustls config, the hub; [`Server::bind`] opens the listeners (and installs the SIGHUP
 //!   reload), [`Listening::run`] serves until shutdown;
 //! - [`shutdown_signal`] (signals.rs): SIGINT/SIGTERM, and the SIGHUP reload task;
@@ -14,12 +14,12 @@
 
 mod error;
 mod options;
-mod server;
 mod settings;
 mod signals;
+mod start;
 
 pub use error::ServeError;
 pub use options::ServeOptions;
-pub use server::{Listening, Server};
 pub use settings::{ServerSettings, TlsSettings, DEFAULT_LISTENERS};
 pub use signals::shutdown_signal;
+pub use start::{Listening, Server};
