@@ -1,8 +1,8 @@
 //! Why a session ended, for the one log event every closed connection gets (what a
-//! logged-in client is told on the wire is [`wire::disconnect`]'s choice).
+//! logged-in client is told on the wire is [`super::wire::disconnect`]'s choice).
 
-use super::{wire, ConnectError};
-use crate::proto::{DecodeError, PacketType};
+use super::ConnectError;
+use crate::proto::{DecodeError, PacketType, ReasonCode};
 
 /// Where in its life a connection was when it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +39,14 @@ pub enum CloseReason {
     FirstFrameNotConnect(PacketType),
     /// A frame the client must not send in this state (a second CONNECT, a server packet).
     UnexpectedPacket(PacketType),
-    /// CONNECT refused (CONNACK with [`wire::connack_reason`] sent).
-    ConnectRefused(ConnectError),
+    /// CONNECT refused: CONNACK with `reason` sent (chosen by
+    /// [`super::wire::connack_reason`]).
+    ConnectRefused {
+        /// CONNACK reason code sent.
+        reason: ReasonCode,
+        /// What was wrong.
+        error: ConnectError,
+    },
     /// No CONNECT within the connect timeout.
     ConnectTimeout,
     /// Logged in but silent for the idle timeout.
@@ -61,8 +67,7 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Decode(e) => write!(f, "malformed frame: {e}"),
             CloseReason::FirstFrameNotConnect(t) => write!(f, "first frame was {t}, not CONNECT"),
             CloseReason::UnexpectedPacket(t) => write!(f, "unexpected packet {t} from client"),
-            CloseReason::ConnectRefused(error) => {
-                let reason = wire::connack_reason(error);
+            CloseReason::ConnectRefused { reason, error } => {
                 write!(f, "CONNECT refused with {reason}: {error}")
             }
             CloseReason::ConnectTimeout => f.write_str("no CONNECT before the connect timeout"),

@@ -66,7 +66,7 @@ impl Session {
                 connack.reason = reason;
                 Frame::new(Packet::Connack(connack)).encode(version, &mut self.out);
                 tracing::debug!(conn = %self.id, %reason, detail = %error, "CONNECT refused");
-                self.close(CloseReason::ConnectRefused(error), hub);
+                self.close(CloseReason::ConnectRefused { reason, error }, hub);
             }
             Ok((server_key, salt, shared)) => {
                 connack.server_key = server_key;

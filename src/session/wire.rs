@@ -64,7 +64,7 @@ pub fn disconnect(reason: &CloseReason) -> Option<Disconnect> {
         | CloseReason::ClientDisconnect => (ReasonCode::UNKNOWN, reason.to_string()),
         CloseReason::PeerClosed
         | CloseReason::FirstFrameNotConnect(_)
-        | CloseReason::ConnectRefused(_)
+        | CloseReason::ConnectRefused { .. }
         | CloseReason::ConnectTimeout
         | CloseReason::IdleTimeout
         | CloseReason::SlowReader
@@ -133,7 +133,7 @@ mod tests {
             CloseReason::Decode(_) => 2,
             CloseReason::FirstFrameNotConnect(_) => 3,
             CloseReason::UnexpectedPacket(_) => 4,
-            CloseReason::ConnectRefused(_) => 5,
+            CloseReason::ConnectRefused { .. } => 5,
             CloseReason::ConnectTimeout => 6,
             CloseReason::IdleTimeout => 7,
             CloseReason::Kicked => 8,
@@ -234,7 +234,10 @@ mod tests {
             (CloseReason::PeerClosed, None),
             (CloseReason::FirstFrameNotConnect(PacketType::PING), None),
             (
-                CloseReason::ConnectRefused(ConnectError::VersionTooOld { version: 1 }),
+                CloseReason::ConnectRefused {
+                    reason: ReasonCode(27),
+                    error: ConnectError::VersionTooOld { version: 1 },
+                },
                 None,
             ),
             (CloseReason::ConnectTimeout, None),
@@ -293,10 +296,13 @@ mod tests {
 
     #[test]
     fn a_refused_connect_closes_with_its_code_in_the_log_text() {
-        let reason = CloseReason::ConnectRefused(ConnectError::NotCertificateUid {
-            uid: "bob".into(),
-            required: "alice".into(),
-        });
+        let reason = CloseReason::ConnectRefused {
+            reason: ReasonCode(2),
+            error: ConnectError::NotCertificateUid {
+                uid: "bob".into(),
+                required: "alice".into(),
+            },
+        };
         assert_eq!(
             reason.to_string(),
             "CONNECT refused with AUTH_FAIL(2): uid \"bob\" is not the client certificate's \"alice\""

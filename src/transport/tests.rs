@@ -176,7 +176,7 @@ fn client_key_problems_get_the_documented_connack_reason() {
             other => panic!("key {key:?}: expected one CONNACK, got {other:?}"),
         }
         assert!(
-            matches!(sim.closed(i), Some(CloseReason::ConnectRefused(_))),
+            matches!(sim.closed(i), Some(CloseReason::ConnectRefused { .. })),
             "key {key:?}"
         );
         assert_eq!(sim.hub.online_connections("u").len(), 0);
@@ -334,9 +334,10 @@ fn version_negotiation_and_connack_fields() {
     let i = sim.open_raw_as(client, &bytes);
     assert!(matches!(
         sim.closed(i),
-        Some(CloseReason::ConnectRefused(
-            crate::session::ConnectError::VersionTooOld { version: 1 }
-        ))
+        Some(CloseReason::ConnectRefused {
+            reason: ReasonCode::PROTOCOL_UPGRADE_REQUIRED,
+            ..
+        })
     ));
 }
 
