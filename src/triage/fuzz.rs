@@ -110,15 +110,11 @@ pub fn cargo_fuzz_installed() -> bool {
 /// # Errors
 /// [`FuzzError::Install`] if it fails.
 pub fn install_cargo_fuzz() -> Result<(), FuzzError> {
-    let status = Command::new("cargo")
-        .args(["install", "cargo-fuzz", "--locked"])
-        .status()
-        .map_err(io("cargo install cargo-fuzz"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(FuzzError::Install)
-    }
+    cargo(
+        &["install", "cargo-fuzz", "--locked"],
+        "cargo install cargo-fuzz",
+        FuzzError::Install,
+    )
 }
 
 /// `cargo fuzz build -s none` (release, every target).
@@ -126,14 +122,23 @@ pub fn install_cargo_fuzz() -> Result<(), FuzzError> {
 /// # Errors
 /// [`FuzzError::Build`] if it fails.
 pub fn build() -> Result<(), FuzzError> {
+    cargo(
+        &["fuzz", "build", "-s", "none"],
+        "cargo fuzz build",
+        FuzzError::Build,
+    )
+}
+
+/// Runs `cargo args` (output to the terminal); `failed` if it exits with a failure.
+fn cargo(args: &[&str], what: &str, failed: FuzzError) -> Result<(), FuzzError> {
     let status = Command::new("cargo")
-        .args(["fuzz", "build", "-s", "none"])
+        .args(args)
         .status()
-        .map_err(io("cargo fuzz build"))?;
+        .map_err(io(what))?;
     if status.success() {
         Ok(())
     } else {
-        Err(FuzzError::Build)
+        Err(failed)
     }
 }
 
