@@ -121,8 +121,8 @@ pub struct CertPair {
     pub key: PathBuf,
 }
 
-/// `client_auth = "required" | "optional"`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+/// `client_auth = "required" | "optional"` (also the `--client-auth` flag's values).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientAuthMode {
     /// Handshakes without a valid client certificate fail.

@@ -8,6 +8,8 @@
 //! - [`transport`]: one connection's layers, sans-IO: PROXY header, TLS glue, WebSocket.
 //! - [`net`]: the tokio shell: listeners, socket I/O, limits, isolation, shutdown.
 //! - [`load`]: the benchmarks behind `wkfuzz load` and BENCHMARKS.md.
+//! - [`server`]: `wkfuzz serve` as a library: flags + config file -> settings -> a running
+//!   server.
 //! - `planted` (feature `planted-bugs` only): WuKongIM's crash classes put back behind
 //!   switches, with reached/triggered canaries, for the Magma-style evaluation.
 //! - [`sim`]: clients and engines in one thread with a virtual clock, for tests.
@@ -25,6 +27,7 @@ pub mod net;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
 pub mod proto;
+pub mod server;
 pub mod session;
 pub mod sim;
 pub mod targets;

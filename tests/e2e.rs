@@ -7,9 +7,8 @@ use common::*;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wkfuzz::hub::HubConfig;
-use wkfuzz::net::NetSettings;
 use wkfuzz::proto::{ChannelType, Connect, DeviceFlag, Frame, Packet, ReasonCode, Sub};
+use wkfuzz::server::ServeOptions;
 
 #[tokio::test]
 async fn two_users_chat_over_tls_with_increasing_ids_and_seqs() {
@@ -370,11 +369,11 @@ async fn tls_1_2_and_1_3_clients_both_chat() {
 
 #[tokio::test]
 async fn proxy_protocol_header_names_the_real_client() {
-    let settings = NetSettings {
+    let options = ServeOptions {
         proxy_protocol: true,
-        ..NetSettings::default()
+        ..ServeOptions::default()
     };
-    let server = TestServer::start_with(HubConfig::default(), settings).await;
+    let server = TestServer::start_with(options).await;
     // v1 header then plain wkproto.
     let mut s = TcpStream::connect(server.tcp).await.unwrap();
     s.write_all(b"PROXY TCP4 203.0.113.7 127.0.0.1 40001 5100\r\n")
@@ -420,11 +419,11 @@ async fn proxy_protocol_header_names_the_real_client() {
 
 #[tokio::test]
 async fn connection_limit_holds_extra_clients_until_a_slot_frees() {
-    let settings = NetSettings {
-        max_connections: 2,
-        ..NetSettings::default()
+    let options = ServeOptions {
+        max_connections: Some(2),
+        ..ServeOptions::default()
     };
-    let server = TestServer::start_with(HubConfig::default(), settings).await;
+    let server = TestServer::start_with(options).await;
     let mut a = User::tcp(&server, "lim-a", 4).await;
     a.login(DeviceFlag::APP).await;
     let mut b = User::tcp(&server, "lim-b", 4).await;
@@ -448,14 +447,11 @@ async fn connection_limit_holds_extra_clients_until_a_slot_frees() {
 
 #[tokio::test]
 async fn unauthenticated_connection_times_out_after_the_connect_timeout() {
-    let settings = NetSettings {
-        session: wkfuzz::session::SessionConfig {
-            connect_timeout: Duration::from_millis(300),
-            ..Default::default()
-        },
-        ..NetSettings::default()
-    };
-    let server = TestServer::start_with(HubConfig::default(), settings).await;
+    // No flag sets the connect timeout (upstream's fixed 4 s): shortened after resolution.
+    let server = TestServer::start_adjusted(ServeOptions::default(), None, |s| {
+        s.net.session.connect_timeout = Duration::from_millis(300);
+    })
+    .await;
     let mut s = TcpStream::connect(server.tcp).await.unwrap();
     let local = s.local_addr().unwrap();
     mark_peer(local);

@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use wkfuzz::hub::HubConfig;
-use wkfuzz::net::NetSettings;
+use wkfuzz::server::ServeOptions;
 
 /// The script's phases; phase P uses P-alice, P-bob and the group P-group.
 const PHASES: [&str; 3] = ["ws", "wss", "mixed"];
@@ -113,20 +112,14 @@ async fn js_sdk_clients_chat_over_ws_and_wss_while_bad_upgrades_are_refused() {
         assert!(ok, "npm ci in {} failed:\n{output}", dir.display());
     }
 
-    let groups = PHASES
+    // The script's groups, as a user's config file would create them.
+    let config: String = PHASES
         .iter()
-        .map(|p| {
-            (
-                format!("{p}-group"),
-                vec![format!("{p}-alice"), format!("{p}-bob")],
-            )
-        })
+        .map(|p| format!("{p}-group = [\"{p}-alice\", \"{p}-bob\"]\n"))
         .collect();
-    let hub = HubConfig {
-        groups,
-        ..HubConfig::default()
-    };
-    let server = TestServer::start_with(hub, NetSettings::default()).await;
+    let server =
+        TestServer::start_with_config(&format!("[groups]\n{config}"), ServeOptions::default())
+            .await;
 
     let mut node = Command::new("node");
     node.arg(dir.join("chat.js"))

@@ -12,8 +12,8 @@ use keys_support::*;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use wkfuzz::net::NetSettings;
 use wkfuzz::proto::ReasonCode;
+use wkfuzz::server::ServeOptions;
 use wkfuzz::tls::{ClientAuth, TlsFiles};
 
 const BOTH: [&[&rustls::SupportedProtocolVersion]; 2] =
@@ -113,7 +113,7 @@ async fn sni_and_key_type_choose_among_several_certificates() {
         "{}",
         built.summary
     );
-    let server = KeyServer::start(built.config).await;
+    let server = KeyServer::start(&files).await;
 
     for versions in BOTH {
         // Verified clients (CA trusted): each name gets its certificate.
@@ -168,9 +168,9 @@ async fn client_certificates_required_optional_and_uid_match() {
     let alice = pki.client("alice", "alice");
     let other_dir = tempfile::tempdir().unwrap();
     let stranger = Pki::new(other_dir.path()).client("mallory", "alice");
-    let settings = NetSettings {
+    let options = ServeOptions {
         client_cert_uid: true,
-        ..NetSettings::default()
+        ..ServeOptions::default()
     };
     for (mode, required) in [
         (ClientAuth::Required(pki.ca_file.clone()), true),
@@ -178,7 +178,7 @@ async fn client_certificates_required_optional_and_uid_match() {
     ] {
         let mut files = TlsFiles::single(server_cert.files());
         files.client_auth = mode.clone();
-        let server = KeyServer::start_with(files.build().unwrap().config, settings.clone()).await;
+        let server = KeyServer::start_with(&files, options.clone()).await;
         for versions in BOTH {
             let tag = format!("{mode:?} {versions:?}");
             // The certificate's CN is the only uid.
@@ -264,19 +264,27 @@ async fn tickets_resume_across_servers_and_survive_rotation() {
     let old = ticket_key_file(d, "old.key", 1, 80);
     let new = ticket_key_file(d, "new.key", 2, 48);
     let stranger = ticket_key_file(d, "stranger.key", 3, 80);
-    let now = UnixTime::now();
-    let build = |keys: &[std::path::PathBuf], offset: u64| {
-        ticket_server_files(&pair, keys)
-            .build_with(wkfuzz::tls::provider(), now, Some(offset_clock(offset)))
-            .unwrap()
-            .config
+    let start = |keys: &[std::path::PathBuf]| {
+        let files = ticket_server_files(&pair, keys);
+        async move { KeyServer::start(&files).await }
     };
-    let a = KeyServer::start(build(std::slice::from_ref(&old), 0)).await;
-    let b = KeyServer::start(build(std::slice::from_ref(&old), 0)).await;
-    let rotated = KeyServer::start(build(&[new.clone(), old.clone()], 0)).await;
-    let removed = KeyServer::start(build(std::slice::from_ref(&new), 0)).await;
-    let foreign = KeyServer::start(build(&[stranger], 0)).await;
-    let expired = KeyServer::start(build(std::slice::from_ref(&old), 3600)).await;
+    let a = start(std::slice::from_ref(&old)).await;
+    let b = start(std::slice::from_ref(&old)).await;
+    let rotated = start(&[new.clone(), old.clone()]).await;
+    let removed = start(std::slice::from_ref(&new)).await;
+    let foreign = start(&[stranger]).await;
+    // Its tickets have aged a lifetime: no flag sets the ticket clock, so the config built
+    // with a clock an hour ahead replaces the one the flags built.
+    let files = ticket_server_files(&pair, std::slice::from_ref(&old));
+    let ahead = files
+        .build_with(
+            wkfuzz::tls::provider(),
+            UnixTime::now(),
+            Some(offset_clock(3600)),
+        )
+        .unwrap()
+        .config;
+    let expired = KeyServer::start_then_swap(&files, ahead).await;
 
     for versions in BOTH {
         let tag = format!("{versions:?}");
@@ -323,7 +331,7 @@ async fn swapping_the_live_config_serves_new_connections_with_it() {
     let first = pki.server("first", &rcgen::PKCS_ECDSA_P256_SHA256, &["localhost"]);
     let second = pki.server("second", &rcgen::PKCS_ED25519, &["localhost"]);
     let mut files = TlsFiles::single(first.files());
-    let server = KeyServer::start(files.build().unwrap().config).await;
+    let server = KeyServer::start(&files).await;
     let client = pki.client_config(&[&rustls::version::TLS13], None);
     let (old_conn, _) = tls_connect(server.addr, client.clone(), "localhost")
         .await

@@ -63,9 +63,8 @@ fn world() -> &'static World {
         let mut files = TlsFiles::single(pair.files());
         files.ticket_keys = vec![ticket_key_file(dir.path(), "t.key", 5, 80)];
         files.alpn = vec![b"wkproto".to_vec()];
-        let config = files.build().unwrap().config;
         let (server, healthy) = rt.block_on(async {
-            let server = KeyServer::start(config).await;
+            let server = KeyServer::start(&files).await;
             let client = pki.client_config(&[&rustls::version::TLS13], None);
             let (a, _) = tls_connect(server.addr, client.clone(), "localhost")
                 .await

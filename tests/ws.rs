@@ -11,9 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use wkfuzz::client::Client;
-use wkfuzz::hub::HubConfig;
-use wkfuzz::net::NetSettings;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
+use wkfuzz::server::ServeOptions;
 
 /// The next message from the server that is not a ping or pong.
 async fn next_message(ws: &mut WsStream) -> Option<Message> {
@@ -63,15 +62,8 @@ async fn expect_close(ws: &mut WsStream) -> (CloseCode, String) {
 
 #[tokio::test]
 async fn a_tcp_user_and_a_wss_user_chat_and_a_ws_user_shares_a_group() {
-    let hub = HubConfig {
-        groups: [(
-            "mixed".to_owned(),
-            vec!["on-tcp".to_owned(), "on-wss".to_owned(), "on-ws".to_owned()],
-        )]
-        .into(),
-        ..HubConfig::default()
-    };
-    let server = TestServer::start_with(hub, NetSettings::default()).await;
+    let config = "[groups]\nmixed = [\"on-tcp\", \"on-wss\", \"on-ws\"]\n";
+    let server = TestServer::start_with_config(config, ServeOptions::default()).await;
     let mut t = User::tcp(&server, "on-tcp", 4).await;
     t.login(DeviceFlag::APP).await;
     let mut s = User::websocket(&server, true, "on-wss", 2).await;
@@ -338,11 +330,11 @@ async fn wss_port_answers_a_plaintext_request_with_a_tls_alert_and_ws_port_answe
 
 #[tokio::test]
 async fn upgrade_must_finish_within_the_handshake_timeout() {
-    let settings = NetSettings {
-        handshake_timeout: std::time::Duration::from_millis(300),
-        ..NetSettings::default()
+    let options = ServeOptions {
+        handshake_timeout: Some(1),
+        ..ServeOptions::default()
     };
-    let server = TestServer::start_with(HubConfig::default(), settings).await;
+    let server = TestServer::start_with(options).await;
     let mut tcp = tokio::net::TcpStream::connect(server.ws).await.unwrap();
     let local = tcp.local_addr().unwrap();
     mark_peer(local);

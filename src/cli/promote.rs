@@ -1,26 +1,11 @@
 //! `wkfuzz promote INPUT --target T --title "..."`: minimize a crash and keep it as a named
-//! regression (and as a corpus seed).
+//! regression (and as a corpus seed), through [`wkfuzz::triage::promote`].
 
-use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
-use wkfuzz::targets::{corpus, Target};
-use wkfuzz::triage::capture::run_caught;
-use wkfuzz::triage::regression::{self, Meta};
-use wkfuzz::triage::{input, minimize, signature::Signature};
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Minimizer {
-    /// `cargo fuzz tmin` when cargo-fuzz is installed, else builtin.
-    Auto,
-    /// The built-in delta-debugging minimizer (stable Rust, keeps the signature).
-    Builtin,
-    /// `cargo fuzz tmin` (builds the fuzz target).
-    CargoFuzz,
-    /// Keep the input as it is.
-    None,
-}
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wkfuzz::triage::input;
+use wkfuzz::triage::promote::{self, Minimizer};
 
 #[derive(Debug, Args)]
 pub(crate) struct Promote {
@@ -57,154 +42,34 @@ impl Promote {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         let input = input::read_input(&self.input)?;
         let target = input::resolve_target(self.target.as_deref(), &input)?;
-        let signature = match (run_caught(target, &input.data), &self.signature) {
-            (Err(crash), _) => {
-                println!("crash:     {crash}");
-                crash.signature
-            }
-            (Ok(_), Some(sig)) if self.fixed => Signature(sig.clone()),
-            (Ok(outcome), _) => bail!(
-                "the input does not crash {target} (outcome: {outcome}); nothing to promote \
-                 (for a bug already fixed, pass --fixed --signature \"...\")"
-            ),
-        };
-        println!("signature: {signature}");
-        let existing = regression::load_all(&self.regressions)?;
-        if let Some(dup) = regression::find_duplicate(&existing, target, &signature) {
-            bail!(
-                "already covered by regression {} ({}): same signature",
-                dup.slug,
-                dup.bin.display()
-            );
+        let fixed = self.signature.as_deref().filter(|_| self.fixed);
+        let found = promote::signature_to_keep(target, &input.data, fixed)?;
+        if let Some(crash) = &found.crash {
+            println!("crash:     {crash}");
         }
-        let minimized = if self.fixed {
-            input.data.clone()
+        println!("signature: {}", found.signature);
+        promote::ensure_new(&self.regressions, target, &found.signature)?;
+        let minimizer = if self.fixed {
+            Minimizer::None
         } else {
-            self.minimize(target, &input.data, &signature)?
+            self.minimizer
         };
+        let (minimized, notes) =
+            promote::minimize(target, &input.data, &found.signature, minimizer);
+        for note in notes {
+            println!("{note}");
+        }
         println!(
             "minimized: {} -> {} bytes",
             input.data.len(),
             minimized.len()
         );
-        let meta = Meta {
-            target: target.name().to_owned(),
-            title: self.title.clone(),
-            signature: signature.0.clone(),
-            date: today(),
-            source: self.source.clone().unwrap_or_else(|| input.spec.clone()),
-            expect: "no-panic".into(),
-            outcome: None,
-        };
-        let bin = regression::write(&self.regressions, target, &meta, &minimized)?;
-        let (seed, _) = corpus::add(&self.corpus.join(target.name()), &minimized)?;
-        println!("wrote:     {} (+ .toml, .txt)", bin.display());
-        println!("corpus:    {}", seed.display());
+        let source = self.source.as_deref().unwrap_or(&input.spec);
+        let meta = promote::crash_meta(target, &self.title, &found.signature, source);
+        let kept = promote::keep(&self.regressions, &self.corpus, target, &meta, &minimized)?;
+        println!("wrote:     {} (+ .toml, .txt)", kept.bin.display());
+        println!("corpus:    {}", kept.seed.display());
         println!("next: fix the bug; `cargo test --test regressions` and `wkfuzz gate` pass once it is fixed");
         Ok(ExitCode::SUCCESS)
-    }
-
-    fn minimize(&self, target: Target, data: &[u8], want: &Signature) -> anyhow::Result<Vec<u8>> {
-        let use_cargo_fuzz = match self.minimizer {
-            Minimizer::None => return Ok(data.to_vec()),
-            Minimizer::Builtin => false,
-            Minimizer::CargoFuzz => true,
-            Minimizer::Auto => cargo_fuzz_available() && Path::new("fuzz/Cargo.toml").exists(),
-        };
-        if use_cargo_fuzz {
-            match cargo_fuzz_tmin(target, data) {
-                Ok(small) if matches!(run_caught(target, &small), Err(c) if &c.signature == want) => {
-                    println!("minimizer: cargo fuzz tmin");
-                    return Ok(small);
-                }
-                Ok(_) => println!("minimizer: cargo fuzz tmin changed the signature; using the built-in minimizer"),
-                Err(e) => println!("minimizer: cargo fuzz tmin failed ({e:#}); using the built-in minimizer"),
-            }
-        }
-        let (small, runs) = minimize::ddmin(target, data, want);
-        println!("minimizer: built-in ddmin, {runs} runs");
-        Ok(small)
-    }
-}
-
-fn cargo_fuzz_available() -> bool {
-    Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn cargo_fuzz_tmin(target: Target, data: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let dir = tempfile::tempdir()?;
-    let crash = dir.path().join("crash");
-    std::fs::write(&crash, data)?;
-    let out = Command::new("cargo")
-        .args(["fuzz", "tmin", "-s", "none", target.name()])
-        .arg(&crash)
-        .args(["--", "-runs=2000"])
-        .output()
-        .context("running cargo fuzz tmin")?;
-    let log = String::from_utf8_lossy(&out.stderr);
-    let path = minimized_artifact(&log).context("cargo fuzz tmin printed no minimized file")?;
-    Ok(std::fs::read(path)?)
-}
-
-/// The file `cargo fuzz tmin` says it minimized to: the line after "Minimized artifact:"
-/// (cargo-fuzz 0.13), else the last `minimized-from-` file libFuzzer wrote.
-fn minimized_artifact(log: &str) -> Option<&str> {
-    let mut lines = log.lines().map(str::trim);
-    if lines.by_ref().any(|l| l == "Minimized artifact:") {
-        if let Some(path) = lines.find(|l| !l.is_empty()) {
-            return Some(path);
-        }
-    }
-    log.lines()
-        .rev()
-        .find_map(|l| l.split_whitespace().find(|w| w.contains("minimized-from-")))
-        .map(|w| w.trim_matches(|c| c == '"' || c == '\'' || c == ','))
-}
-
-/// Today's date (UTC), YYYY-MM-DD.
-fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::minimized_artifact;
-
-    #[test]
-    fn finds_the_minimized_artifact_in_cargo_fuzz_tmin_output() {
-        // The end of a real `cargo fuzz tmin` log (cargo-fuzz 0.13.2).
-        let log = "CRASH_MIN: failed to minimize beyond /w/fuzz/artifacts/t/minimized-from-1c09 (4 bytes), exiting\n\
-            \n\
-            Minimized artifact:\n\
-            \n\
-            \tfuzz/artifacts/t/minimized-from-1c09\n\
-            \n\
-            Reproduce with:\n";
-        assert_eq!(
-            minimized_artifact(log),
-            Some("fuzz/artifacts/t/minimized-from-1c09")
-        );
-        // Without cargo-fuzz's summary: the last file libFuzzer names.
-        let bare = "Test unit written to /a/minimized-from-aa\n\
-            CRASH_MIN: failed to minimize beyond /a/minimized-from-bb (4 bytes), exiting\n";
-        assert_eq!(minimized_artifact(bare), Some("/a/minimized-from-bb"));
-        assert_eq!(minimized_artifact("no crash\n"), None);
     }
 }

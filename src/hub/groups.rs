@@ -1,7 +1,6 @@
 //! Group channels and their members, bounded in count and size.
 
-use super::HubConfig;
-use crate::proto::ReasonCode;
+use super::{HubConfig, SubError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `group id -> member uids`.
@@ -33,29 +32,29 @@ impl Groups {
     }
 
     /// Adds `uid` to `group`, creating the group.
-    pub(super) fn join(&mut self, group: &str, uid: &str) -> ReasonCode {
+    pub(super) fn join(&mut self, group: &str, uid: &str) -> Result<(), SubError> {
         if !self.by_id.contains_key(group) && self.by_id.len() >= self.max_groups {
-            return ReasonCode::RATE_LIMIT;
+            return Err(SubError::TooManyGroups);
         }
         let members = self.by_id.entry(group.to_owned()).or_default();
         if !members.contains(uid) && members.len() >= self.max_members {
-            return ReasonCode::RATE_LIMIT;
+            return Err(SubError::GroupFull);
         }
         members.insert(uid.to_owned());
-        ReasonCode::SUCCESS
+        Ok(())
     }
 
     /// Removes `uid` from `group`; an emptied group is forgotten.
-    pub(super) fn leave(&mut self, group: &str, uid: &str) -> ReasonCode {
+    pub(super) fn leave(&mut self, group: &str, uid: &str) -> Result<(), SubError> {
         let Some(members) = self.by_id.get_mut(group) else {
-            return ReasonCode::CHANNEL_NOT_EXIST;
+            return Err(SubError::NoSuchGroup);
         };
         if !members.remove(uid) {
-            return ReasonCode::SUBSCRIBER_NOT_EXIST;
+            return Err(SubError::NotAMember);
         }
         if members.is_empty() {
             self.by_id.remove(group);
         }
-        ReasonCode::SUCCESS
+        Ok(())
     }
 }

@@ -8,16 +8,18 @@
 //! at the end. After each call the caller wakes the connections in [`Hub::take_woken`].
 
 mod config;
+mod error;
 mod groups;
 mod message;
 mod pending;
 
 pub use config::HubConfig;
+pub use error::{AuthError, SendError, SubError};
 pub use message::{ChannelKey, Message};
 pub use pending::QueueFull;
 
 use crate::clock::Time;
-use crate::proto::{ChannelType, DeviceFlag, ReasonCode, Setting};
+use crate::proto::{ChannelType, DeviceFlag, Setting};
 use groups::Groups;
 use pending::PendingQueues;
 use rand::{RngCore, SeedableRng};
@@ -149,15 +151,18 @@ impl Hub {
     }
 
     /// Checks a CONNECT's token against the auth table (any token when auth is off).
-    pub fn authenticate(&self, uid: &str, token: &str) -> Result<(), ReasonCode> {
+    ///
+    /// # Errors
+    /// [`AuthError`]: an empty uid, or a token that is not the uid's.
+    pub fn authenticate(&self, uid: &str, token: &str) -> Result<(), AuthError> {
         if uid.is_empty() {
-            return Err(ReasonCode::AUTH_FAIL);
+            return Err(AuthError::EmptyUid);
         }
         match &self.config.tokens {
             None => Ok(()),
             Some(table) => match table.get(uid) {
                 Some(expected) if bool::from(expected.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
-                _ => Err(ReasonCode::AUTH_FAIL),
+                _ => Err(AuthError::WrongToken),
             },
         }
     }
@@ -193,19 +198,22 @@ impl Hub {
     }
 
     /// Accepts a message from `conn` (must be logged in), assigns its id and sequence, and
-    /// queues it for every recipient. Errors are the SENDACK reason.
+    /// queues it for every recipient.
+    ///
+    /// # Errors
+    /// [`SendError`]: why the message was not accepted (nothing was queued).
     pub fn send(
         &mut self,
         conn: ConnId,
         req: SendRequest,
         now: Time,
-    ) -> Result<Accepted, ReasonCode> {
+    ) -> Result<Accepted, SendError> {
         let from = self
             .uid_of(conn)
-            .ok_or(ReasonCode::SENDER_OFFLINE)?
+            .ok_or(SendError::SenderOffline)?
             .to_owned();
         if req.channel_id.is_empty() {
-            return Err(ReasonCode::CHANNEL_ID_ERROR);
+            return Err(SendError::EmptyChannelId);
         }
         let (key, recipients): (ChannelKey, Vec<String>) = match req.channel_type {
             ChannelType::PERSON => (
@@ -215,28 +223,26 @@ impl Hub {
             ChannelType::GROUP => {
                 let members = self.groups.members(&req.channel_id);
                 let Some(members) = members else {
-                    return Err(ReasonCode::CHANNEL_NOT_EXIST);
+                    return Err(SendError::NoSuchGroup);
                 };
                 if !members.contains(&from) {
-                    return Err(ReasonCode::SUBSCRIBER_NOT_EXIST);
+                    return Err(SendError::NotAMember);
                 }
                 let others = members.iter().filter(|m| **m != from).cloned().collect();
                 (ChannelKey::Group(req.channel_id.clone()), others)
             }
-            _ => return Err(ReasonCode::NOT_SUPPORT_CHANNEL_TYPE),
+            other => return Err(SendError::UnsupportedChannelType(other)),
         };
         // Nothing accepted is ever dropped: refuse up front if any queue is full.
         self.pending
             .check_room(recipients.iter().map(String::as_str), req.payload.len())
-            .map_err(|_| ReasonCode::RATE_LIMIT)?;
+            .map_err(|_| SendError::QueueFull)?;
         let message_id = self
             .last_message_id
             .checked_add(1)
-            .ok_or(ReasonCode::SYSTEM_ERROR)?;
+            .ok_or(SendError::MessageIdsExhausted)?;
         let last_seq = self.seqs.get(&key).copied().unwrap_or(0);
-        let message_seq = last_seq
-            .checked_add(1)
-            .ok_or(ReasonCode::MESSAGE_SEQ_EXHAUSTED)?;
+        let message_seq = last_seq.checked_add(1).ok_or(SendError::SeqExhausted)?;
         self.last_message_id = message_id;
         self.seqs.insert(key, message_seq);
 
@@ -284,27 +290,29 @@ impl Hub {
     }
 
     /// SUB: action 0 joins `conn`'s user to group `channel_id` (creating it), 1 leaves.
-    /// Returns the SUBACK reason.
+    ///
+    /// # Errors
+    /// [`SubError`]: why nothing changed.
     pub fn subscribe(
         &mut self,
         conn: ConnId,
         channel_id: &str,
         channel_type: ChannelType,
         action: u8,
-    ) -> ReasonCode {
+    ) -> Result<(), SubError> {
         let Some(uid) = self.uid_of(conn).map(str::to_owned) else {
-            return ReasonCode::SENDER_OFFLINE;
+            return Err(SubError::SenderOffline);
         };
         if channel_type != ChannelType::GROUP {
-            return ReasonCode::NOT_SUPPORT_CHANNEL_TYPE;
+            return Err(SubError::UnsupportedChannelType(channel_type));
         }
         if channel_id.is_empty() {
-            return ReasonCode::CHANNEL_ID_ERROR;
+            return Err(SubError::EmptyChannelId);
         }
         match action {
             0 => self.groups.join(channel_id, &uid),
             1 => self.groups.leave(channel_id, &uid),
-            _ => ReasonCode::UNKNOWN,
+            other => Err(SubError::UnknownAction(other)),
         }
     }
 

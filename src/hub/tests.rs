@@ -65,7 +65,7 @@ fn full_user_queue_refuses_instead_of_dropping() {
         .is_ok());
     assert_eq!(
         hub.send(a, req("b", ChannelType::PERSON, b"x"), now),
-        Err(ReasonCode::RATE_LIMIT)
+        Err(SendError::QueueFull)
     );
     assert_eq!(hub.pending_count("b"), 2);
     let r = hub
@@ -87,7 +87,7 @@ fn byte_budget_is_shared_by_all_users() {
         .is_ok());
     assert_eq!(
         hub.send(a, req("c", ChannelType::PERSON, &[0; 6]), now),
-        Err(ReasonCode::RATE_LIMIT)
+        Err(SendError::QueueFull)
     );
     let b = online(&mut hub, "b");
     drain(&mut hub, b);
@@ -113,25 +113,23 @@ fn preconfigured_groups_and_membership_limits() {
     let c = online(&mut hub, "c");
     assert_eq!(
         hub.subscribe(c, "g", ChannelType::GROUP, 0),
-        ReasonCode::RATE_LIMIT,
-        "group full"
+        Err(SubError::GroupFull)
     );
     assert_eq!(
         hub.subscribe(c, "h", ChannelType::GROUP, 0),
-        ReasonCode::RATE_LIMIT,
-        "too many groups"
+        Err(SubError::TooManyGroups)
     );
     assert_eq!(
         hub.subscribe(c, "g", ChannelType::PERSON, 0),
-        ReasonCode::NOT_SUPPORT_CHANNEL_TYPE
+        Err(SubError::UnsupportedChannelType(ChannelType::PERSON))
     );
     assert_eq!(
         hub.subscribe(c, "g", ChannelType::GROUP, 7),
-        ReasonCode::UNKNOWN
+        Err(SubError::UnknownAction(7))
     );
     assert_eq!(
         hub.subscribe(c, "g", ChannelType::GROUP, 1),
-        ReasonCode::SUBSCRIBER_NOT_EXIST
+        Err(SubError::NotAMember)
     );
     assert!(hub
         .send(a, req("g", ChannelType::GROUP, b"x"), Time::default())
@@ -150,7 +148,7 @@ fn close_is_idempotent_and_forgets_the_connection() {
     assert!(hub.online_connections("a").is_empty());
     assert_eq!(
         hub.send(a, req("b", ChannelType::PERSON, b"x"), Time::default()),
-        Err(ReasonCode::SENDER_OFFLINE)
+        Err(SendError::SenderOffline)
     );
 }
 

@@ -1,5 +1,7 @@
-//! Why a session ended, for the one log event every closed connection gets.
+//! Why a session ended, for the one log event every closed connection gets (what a
+//! logged-in client is told on the wire is [`super::wire::disconnect`]'s choice).
 
+use super::ConnectError;
 use crate::proto::{DecodeError, PacketType, ReasonCode};
 
 /// Where in its life a connection was when it ended.
@@ -37,12 +39,13 @@ pub enum CloseReason {
     FirstFrameNotConnect(PacketType),
     /// A frame the client must not send in this state (a second CONNECT, a server packet).
     UnexpectedPacket(PacketType),
-    /// CONNECT refused with this CONNACK reason.
+    /// CONNECT refused: CONNACK with `reason` sent (chosen by
+    /// [`super::wire::connack_reason`]).
     ConnectRefused {
         /// CONNACK reason code sent.
         reason: ReasonCode,
         /// What was wrong.
-        detail: String,
+        error: ConnectError,
     },
     /// No CONNECT within the connect timeout.
     ConnectTimeout,
@@ -64,8 +67,8 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Decode(e) => write!(f, "malformed frame: {e}"),
             CloseReason::FirstFrameNotConnect(t) => write!(f, "first frame was {t}, not CONNECT"),
             CloseReason::UnexpectedPacket(t) => write!(f, "unexpected packet {t} from client"),
-            CloseReason::ConnectRefused { reason, detail } => {
-                write!(f, "CONNECT refused with {reason}: {detail}")
+            CloseReason::ConnectRefused { reason, error } => {
+                write!(f, "CONNECT refused with {reason}: {error}")
             }
             CloseReason::ConnectTimeout => f.write_str("no CONNECT before the connect timeout"),
             CloseReason::IdleTimeout => f.write_str("idle timeout"),

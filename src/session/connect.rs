@@ -1,11 +1,12 @@
 //! CONNECT: version negotiation, ClientKey, token, key exchange, CONNACK
-//! (wkproto.md sections 3 and 6).
+//! (wkproto.md sections 3 and 6). A refusal is a [`ConnectError`]; its CONNACK code is
+//! [`wire::connack_reason`]'s.
 
 use super::established::Established;
-use super::{CloseReason, Session, State};
+use super::{wire, CloseReason, ConnectError, Session, State};
 use crate::clock::Time;
 use crate::hub::Hub;
-use crate::proto::crypto::{self, AppCipher, ClientKeyError};
+use crate::proto::crypto::{self, AppCipher};
 use crate::proto::{Connack, Connect, Frame, Packet, ReasonCode, LATEST_VERSION, MIN_VERSION};
 use base64::Engine;
 use rand::RngCore;
@@ -31,49 +32,41 @@ impl Session {
             node_id: (version >= 4).then_some(hub.config().node_id),
         };
 
-        let refused = |reason: ReasonCode, detail: String| (reason, detail);
         let outcome = (|| {
             if c.version < MIN_VERSION {
-                return Err(refused(
-                    ReasonCode::PROTOCOL_UPGRADE_REQUIRED,
-                    format!("protocol version {} < {MIN_VERSION}", c.version),
-                ));
+                return Err(ConnectError::VersionTooOld { version: c.version });
             }
-            let client_public = crypto::decode_client_key(&c.client_key).map_err(|e| {
-                let reason = match e {
-                    ClientKeyError::Empty => ReasonCode::CLIENT_KEY_IS_EMPTY,
-                    _ => ReasonCode::AUTH_FAIL,
-                };
-                refused(reason, e.to_string())
-            })?;
+            let client_public =
+                crypto::decode_client_key(&c.client_key).map_err(ConnectError::ClientKey)?;
             if let Some(required) = &self.required_uid {
                 if required.is_empty() || *required != c.uid {
-                    return Err(refused(
-                        ReasonCode::AUTH_FAIL,
-                        format!(
-                            "uid {:?} is not the client certificate's {required:?}",
-                            c.uid
-                        ),
-                    ));
+                    return Err(ConnectError::NotCertificateUid {
+                        uid: c.uid.clone(),
+                        required: required.clone(),
+                    });
                 }
             }
             hub.authenticate(&c.uid, &c.token)
-                .map_err(|r| refused(r, format!("token refused for uid {:?}", c.uid)))?;
+                .map_err(|why| ConnectError::Auth {
+                    uid: c.uid.clone(),
+                    why,
+                })?;
             let mut secret = [0u8; 32];
             self.rng.fill_bytes(&mut secret);
-            let shared = crypto::shared_secret(&secret, &client_public)
-                .map_err(|e| refused(ReasonCode::AUTH_FAIL, e.to_string()))?;
+            let shared =
+                crypto::shared_secret(&secret, &client_public).map_err(ConnectError::ClientKey)?;
             let salt = crypto::random_salt(&mut self.rng);
             let engine = base64::engine::general_purpose::STANDARD;
             Ok((engine.encode(crypto::public_key(&secret)), salt, shared))
         })();
 
         match outcome {
-            Err((reason, detail)) => {
+            Err(error) => {
+                let reason = wire::connack_reason(&error);
                 connack.reason = reason;
                 Frame::new(Packet::Connack(connack)).encode(version, &mut self.out);
-                tracing::debug!(conn = %self.id, %reason, %detail, "CONNECT refused");
-                self.close(CloseReason::ConnectRefused { reason, detail }, hub);
+                tracing::debug!(conn = %self.id, %reason, detail = %error, "CONNECT refused");
+                self.close(CloseReason::ConnectRefused { reason, error }, hub);
             }
             Ok((server_key, salt, shared)) => {
                 connack.server_key = server_key;

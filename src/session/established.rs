@@ -1,9 +1,9 @@
 //! A logged-in connection: SEND, RECVACK, SUB, PING, DISCONNECT in; SENDACK, RECV, SUBACK,
-//! PONG out.
+//! PONG out. A refused SEND or SUB is a typed error whose code [`wire`] chooses.
 
-use super::CloseReason;
+use super::{wire, CloseReason, SendError};
 use crate::clock::Time;
-use crate::hub::{ConnId, Hub, Message, SendRequest};
+use crate::hub::{Accepted, ConnId, Hub, Message, SendRequest};
 use crate::proto::crypto::{self, AppCipher};
 use crate::proto::{Frame, Packet, ReasonCode, Recv, Send, Sendack, Setting, Sub, Suback};
 
@@ -62,30 +62,56 @@ impl Established {
 
     /// Verifies, decrypts and hands a SEND to the hub; returns the SENDACK.
     fn handle_send(&self, send: Send, conn: ConnId, now: Time, hub: &mut Hub) -> Sendack {
+        let client_seq = send.client_seq;
         let mut ack = Sendack {
             message_id: 0,
-            client_seq: send.client_seq,
+            client_seq,
             message_seq: 0,
             reason: ReasonCode::SUCCESS,
         };
+        match self.accept_send(send, conn, now, hub) {
+            Ok(accepted) => {
+                ack.message_id = accepted.message_id;
+                ack.message_seq = self.wire_seq(accepted.message_seq);
+            }
+            Err(error) => {
+                let reason = wire::sendack_reason(&error);
+                match &error {
+                    SendError::MsgKey => {
+                        tracing::debug!(%conn, client_seq, "SEND msgKey does not verify")
+                    }
+                    SendError::Payload(e) => {
+                        tracing::debug!(%conn, client_seq, error = %e, "SEND payload does not decrypt")
+                    }
+                    SendError::Refused(e) => {
+                        tracing::debug!(%conn, client_seq, %reason, error = %e, "SEND refused")
+                    }
+                }
+                ack.reason = reason;
+            }
+        }
+        ack
+    }
+
+    /// The SEND's msgKey and payload checked and decrypted, then the hub's verdict.
+    fn accept_send(
+        &self,
+        send: Send,
+        conn: ConnId,
+        now: Time,
+        hub: &mut Hub,
+    ) -> Result<Accepted, SendError> {
         let payload = if send.setting.has(Setting::NO_ENCRYPT) {
             send.payload.clone()
         } else if !self
             .cipher
             .verify_msg_key(&crypto::send_sign(&send), &send.msg_key)
         {
-            tracing::debug!(%conn, client_seq = send.client_seq, "SEND msgKey does not verify");
-            ack.reason = ReasonCode::PAYLOAD_DECODE_ERROR;
-            return ack;
+            return Err(SendError::MsgKey);
         } else {
-            match self.cipher.decrypt(&send.payload) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::debug!(%conn, client_seq = send.client_seq, error = %e, "SEND payload does not decrypt");
-                    ack.reason = ReasonCode::PAYLOAD_DECODE_ERROR;
-                    return ack;
-                }
-            }
+            self.cipher
+                .decrypt(&send.payload)
+                .map_err(SendError::Payload)?
         };
         let req = SendRequest {
             channel_id: send.channel_id,
@@ -96,24 +122,18 @@ impl Established {
             topic: send.topic,
             payload,
         };
-        match hub.send(conn, req, now) {
-            Ok(accepted) => {
-                ack.message_id = accepted.message_id;
-                ack.message_seq = self.wire_seq(accepted.message_seq);
-            }
-            Err(reason) => {
-                tracing::debug!(%conn, client_seq = send.client_seq, %reason, "SEND refused");
-                ack.reason = reason;
-            }
-        }
-        ack
+        hub.send(conn, req, now).map_err(SendError::Refused)
     }
 
     fn handle_sub(&self, sub: Sub, conn: ConnId, hub: &mut Hub) -> Suback {
-        let reason = hub.subscribe(conn, &sub.channel_id, sub.channel_type, sub.action);
-        if reason != ReasonCode::SUCCESS {
-            tracing::debug!(%conn, channel = %sub.channel_id, action = sub.action, %reason, "SUB refused");
-        }
+        let reason = match hub.subscribe(conn, &sub.channel_id, sub.channel_type, sub.action) {
+            Ok(()) => ReasonCode::SUCCESS,
+            Err(error) => {
+                let reason = wire::suback_reason(&error);
+                tracing::debug!(%conn, channel = %sub.channel_id, action = sub.action, %reason, %error, "SUB refused");
+                reason
+            }
+        };
         Suback {
             sub_no: sub.sub_no,
             channel_id: sub.channel_id,

@@ -16,14 +16,17 @@
 mod close;
 mod config;
 mod connect;
+mod error;
 mod established;
+pub mod wire;
 
 pub use close::{CloseReason, Stage};
 pub use config::SessionConfig;
+pub use error::{ConnectError, SendError};
 
 use crate::clock::Time;
 use crate::hub::{ConnId, Hub, Outgoing};
-use crate::proto::{split_frame, Disconnect, Frame, Packet, ReasonCode, LATEST_VERSION};
+use crate::proto::{split_frame, Frame, Packet, LATEST_VERSION};
 use established::Established;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -183,11 +186,10 @@ impl Session {
     /// Appends to `out` everything to send: replies queued by input, then the deliveries and
     /// kicks the hub holds for this connection.
     pub fn poll_transmit(&mut self, hub: &mut Hub, out: &mut Vec<u8>) {
-        if let State::Established(est) = &self.state {
+        if matches!(self.state, State::Established(_)) {
             if hub.is_overflowed(self.id) {
                 self.close(CloseReason::SlowReader, hub);
             } else {
-                let version = est.version;
                 while let Some(item) = hub.poll_outgoing(self.id) {
                     match item {
                         Outgoing::Deliver(msg) => {
@@ -196,11 +198,6 @@ impl Session {
                             }
                         }
                         Outgoing::Kicked => {
-                            let d = Disconnect {
-                                reason: ReasonCode::CONNECT_KICK,
-                                reason_text: "login in other device".into(),
-                            };
-                            Frame::new(Packet::Disconnect(d)).encode(version, &mut self.out);
                             self.close(CloseReason::Kicked, hub);
                             break;
                         }
@@ -224,7 +221,7 @@ impl Session {
                 Ok(Some(b)) => b,
                 Ok(None) => break,
                 Err(e) => {
-                    self.protocol_error(CloseReason::Decode(e), hub);
+                    self.close(CloseReason::Decode(e), hub);
                     break;
                 }
             };
@@ -236,7 +233,7 @@ impl Session {
             start = start.saturating_add(bounds.total_len());
             match decoded {
                 Ok(frame) => self.handle_frame(frame, now, hub),
-                Err(e) => self.protocol_error(CloseReason::Decode(e), hub),
+                Err(e) => self.close(CloseReason::Decode(e), hub),
             }
         }
         let consumed = start.min(self.inbuf.len());
@@ -275,32 +272,23 @@ impl Session {
             },
             State::Established(est) => {
                 est.idle_deadline = now.saturating_add(self.config.idle_timeout);
-                match est.handle(frame, self.id, now, hub, &mut self.out) {
-                    Ok(()) => {}
-                    Err(reason) => self.protocol_error(reason, hub),
+                if let Err(reason) = est.handle(frame, self.id, now, hub, &mut self.out) {
+                    self.close(reason, hub);
                 }
             }
             State::Closed { .. } => {}
         }
     }
 
-    /// Ends the session for a peer's protocol error: a logged-in client is told why with a
-    /// DISCONNECT before the close; one that never logged in is just closed.
-    fn protocol_error(&mut self, reason: CloseReason, hub: &mut Hub) {
-        if let Some(version) = self.version() {
-            let d = Disconnect {
-                reason: ReasonCode::UNKNOWN,
-                reason_text: reason.to_string(),
-            };
-            Frame::new(Packet::Disconnect(d)).encode(version, &mut self.out);
-        }
-        self.close(reason, hub);
-    }
-
-    /// Moves to Closed (once) and leaves the hub.
+    /// Moves to Closed (once) and leaves the hub. A logged-in client is first sent the
+    /// DISCONNECT [`wire::disconnect`] chooses for `reason` (a kick, a protocol error);
+    /// one that never logged in is just closed.
     fn close(&mut self, reason: CloseReason, hub: &mut Hub) {
         if self.close_reason().is_some() {
             return;
+        }
+        if let (Some(version), Some(d)) = (self.version(), wire::disconnect(&reason)) {
+            Frame::new(Packet::Disconnect(d)).encode(version, &mut self.out);
         }
         let stage = self.stage();
         tracing::debug!(conn = %self.id, %stage, %reason, "session closed");

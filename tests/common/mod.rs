@@ -1,5 +1,6 @@
 //! Shared by the end-to-end tests: an in-process server on loopback ports chosen at run
-//! time (tcp, tls, ws, wss), real TLS and WebSocket clients speaking wkproto, and a capture
+//! time (tcp, tls, ws, wss), started through `wkfuzz serve`'s own resolution of flags and
+//! config file (`wkfuzz::server`), real TLS and WebSocket clients speaking wkproto, and a capture
 //! of the server's log events.
 #![allow(dead_code)]
 
@@ -7,11 +8,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use wkfuzz::client::Client;
-use wkfuzz::hub::{Hub, HubConfig};
-use wkfuzz::net::{NetSettings, Shared};
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Sendack};
+use wkfuzz::server::{ServeOptions, Server, ServerSettings};
 use wkfuzz::transport::Transport;
 
 #[path = "../support/log_capture.rs"]
@@ -32,44 +32,70 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// `wkfuzz serve` with no flags but the test's listeners (see [`TestServer::start_with`]).
     pub async fn start() -> TestServer {
-        TestServer::start_with(HubConfig::default(), NetSettings::default()).await
+        TestServer::start_with(ServeOptions::default()).await
     }
 
-    /// A server whose frame limit (`max_frame`) is `max_frame` bytes.
+    /// `wkfuzz serve --max-frame <max_frame>`.
     pub async fn start_with_max_frame(max_frame: usize) -> TestServer {
-        let settings = NetSettings {
-            session: wkfuzz::session::SessionConfig {
-                max_frame,
-                ..Default::default()
-            },
-            ..NetSettings::default()
+        let options = ServeOptions {
+            max_frame: Some(max_frame),
+            ..ServeOptions::default()
         };
-        TestServer::start_with(HubConfig::default(), settings).await
+        TestServer::start_with(options).await
     }
 
-    pub async fn start_with(hub: HubConfig, settings: NetSettings) -> TestServer {
+    /// `wkfuzz serve` with `options` (a user's flags), every listener on `127.0.0.1:0`
+    /// and the dev certificate in a fresh directory.
+    pub async fn start_with(options: ServeOptions) -> TestServer {
+        TestServer::start_adjusted(options, None, |_| {}).await
+    }
+
+    /// As [`TestServer::start_with`], with `config` written to a config file passed as
+    /// `--config` (its directory also holds the dev certificate).
+    pub async fn start_with_config(config: &str, options: ServeOptions) -> TestServer {
+        TestServer::start_adjusted(options, Some(config), |_| {}).await
+    }
+
+    /// As [`TestServer::start_with`], then `adjust` changes a resolved setting no flag
+    /// reaches (e.g. the connect timeout) before the server starts.
+    pub async fn start_adjusted(
+        mut options: ServeOptions,
+        config: Option<&str>,
+        adjust: impl FnOnce(&mut ServerSettings),
+    ) -> TestServer {
         logs();
         let dir = tempfile::tempdir().unwrap();
-        let files = wkfuzz::tls::generate_dev_cert(dir.path()).unwrap();
-        let loaded = wkfuzz::tls::load_certified_key(&files).unwrap();
-        let tls = wkfuzz::tls::server_config(loaded.key, vec![]).unwrap();
-        let shared = Arc::new(Shared::new(Hub::new(hub), settings, Some(tls)));
-        let mut listeners = Vec::new();
-        let mut addrs = Vec::new();
-        for transport in [
-            Transport::Tcp,
-            Transport::Tls,
-            Transport::Ws,
-            Transport::Wss,
-        ] {
-            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addrs.push(l.local_addr().unwrap());
-            listeners.push((l, transport));
+        if let Some(text) = config {
+            let path = dir.path().join("wkfuzz.toml");
+            std::fs::write(&path, text).unwrap();
+            options.config = Some(path);
+        } else {
+            options.dev_cert_dir = Some(dir.path().to_owned());
         }
-        let (tcp, tls, ws, wss) = (addrs[0], addrs[1], addrs[2], addrs[3]);
+        for listener in [
+            &mut options.tcp,
+            &mut options.tls,
+            &mut options.ws,
+            &mut options.wss,
+        ] {
+            *listener = Some("127.0.0.1:0".to_owned());
+        }
+        let mut settings = ServerSettings::resolve(&options).unwrap();
+        adjust(&mut settings);
+        let server = Server::new(settings).unwrap();
+        let cert = server.tls_files().unwrap().certs[0].cert.clone();
+        let listening = server.bind().await.unwrap();
+        let addr = |t| listening.local_addr(t).unwrap();
+        let (tcp, tls, ws, wss) = (
+            addr(Transport::Tcp),
+            addr(Transport::Tls),
+            addr(Transport::Ws),
+            addr(Transport::Wss),
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(wkfuzz::net::serve(listeners, shared, async move {
+        let task = tokio::spawn(listening.run(async move {
             let _ = stopped.await;
         }));
         TestServer {
@@ -77,7 +103,7 @@ impl TestServer {
             tls,
             ws,
             wss,
-            cert: files.cert,
+            cert,
             stop: Some(stop),
             task: Some(task),
             _dir: dir,

@@ -1,5 +1,6 @@
 //! Shared by the key-material end-to-end tests (`tests/keys_*.rs`, `tests/prop_records.rs`):
-//! an in-process server built from a rustls config (TLS listener only), a log capture that
+//! an in-process server started through `wkfuzz serve`'s resolution, its key material
+//! given as flags (TLS listener only), a log capture that
 //! includes the TLS module's debug events, test PKI (CA, server and client certificates of
 //! every key type), TLS clients with session caches, and a wkproto chat client.
 #![allow(dead_code)]
@@ -15,12 +16,14 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use wkfuzz::client::Client;
-use wkfuzz::hub::{Hub, HubConfig};
-use wkfuzz::net::{NetSettings, Shared};
+use wkfuzz::config::ClientAuthMode;
+use wkfuzz::net::Shared;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
+use wkfuzz::server::{ServeOptions, Server, ServerSettings};
+use wkfuzz::tls::{ClientAuth, TlsFiles};
 use wkfuzz::transport::Transport;
 
 #[path = "../support/log_capture.rs"]
@@ -38,29 +41,41 @@ pub struct KeyServer {
 }
 
 impl KeyServer {
-    /// Serves `config` with default settings.
-    pub async fn start(config: Arc<rustls::ServerConfig>) -> KeyServer {
-        KeyServer::start_with(config, NetSettings::default()).await
+    /// `wkfuzz serve` with `files` given as flags and only the TLS listener on.
+    pub async fn start(files: &TlsFiles) -> KeyServer {
+        KeyServer::start_with(files, ServeOptions::default()).await
     }
 
-    /// Serves `config` with `settings`.
-    pub async fn start_with(config: Arc<rustls::ServerConfig>, settings: NetSettings) -> KeyServer {
+    /// [`KeyServer::start`] with more flags in `options`.
+    pub async fn start_with(files: &TlsFiles, options: ServeOptions) -> KeyServer {
+        KeyServer::start_serving(files, options, None).await
+    }
+
+    /// [`KeyServer::start`], then `config` replaces the TLS config in service before any
+    /// client connects (what a SIGHUP reload does), for a config no flag can make (e.g. a
+    /// ticket clock set ahead).
+    pub async fn start_then_swap(files: &TlsFiles, config: Arc<rustls::ServerConfig>) -> KeyServer {
+        KeyServer::start_serving(files, ServeOptions::default(), Some(config)).await
+    }
+
+    async fn start_serving(
+        files: &TlsFiles,
+        options: ServeOptions,
+        swap: Option<Arc<rustls::ServerConfig>>,
+    ) -> KeyServer {
         logs();
-        let shared = Arc::new(Shared::new(
-            Hub::new(HubConfig::default()),
-            settings,
-            Some(config),
-        ));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let options = tls_flags(files, options);
+        let server = Server::new(ServerSettings::resolve(&options).unwrap()).unwrap();
+        if let Some(config) = swap {
+            server.shared().live_tls().unwrap().replace(config);
+        }
+        let listening = server.bind().await.unwrap();
+        let addr = listening.local_addr(Transport::Tls).unwrap();
+        let shared = listening.shared().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(wkfuzz::net::serve(
-            vec![(listener, Transport::Tls)],
-            shared.clone(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let task = tokio::spawn(listening.run(async move {
+            let _ = stopped.await;
+        }));
         KeyServer {
             addr,
             shared,
@@ -80,6 +95,33 @@ impl KeyServer {
                 .expect("server drains")
                 .unwrap();
         }
+    }
+}
+
+/// The `serve` flags that give `files` (and only the TLS listener) on top of `options`.
+pub fn tls_flags(files: &TlsFiles, options: ServeOptions) -> ServeOptions {
+    let (client_ca, client_auth) = match &files.client_auth {
+        ClientAuth::None => (None, None),
+        ClientAuth::Optional(ca) => (Some(ca.clone()), Some(ClientAuthMode::Optional)),
+        ClientAuth::Required(ca) => (Some(ca.clone()), Some(ClientAuthMode::Required)),
+    };
+    ServeOptions {
+        tcp: Some("off".into()),
+        tls: Some("127.0.0.1:0".into()),
+        ws: Some("off".into()),
+        wss: Some("off".into()),
+        cert: files.certs.iter().map(|p| p.cert.clone()).collect(),
+        key: files.certs.iter().map(|p| p.key.clone()).collect(),
+        ticket_key: files.ticket_keys.clone(),
+        ticket_lifetime: Some(files.ticket_lifetime_secs),
+        client_ca,
+        client_auth,
+        alpn: files
+            .alpn
+            .iter()
+            .map(|p| String::from_utf8(p.clone()).unwrap())
+            .collect(),
+        ..options
     }
 }
 
