@@ -1,17 +1,18 @@
 //! `wkfuzz fuzz`: the harness's main job. Runs every fuzz target under libFuzzer (cargo-fuzz,
 //! stable Rust, `-s none`) for a short budget from the committed corpus, then the release
 //! gate, and prints one summary. Needs the checkout (it drives `fuzz/`); installs cargo-fuzz
-//! if it is missing.
+//! if it is missing. Writes the campaign report page (`--report`, under `target/`).
 
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
+use wkfuzz::pages::campaign::{self as page, Campaign, FuzzRun};
 use wkfuzz::targets::Target;
-use wkfuzz::triage::campaign::{self, FuzzStats};
+use wkfuzz::triage::campaign;
 use wkfuzz::triage::gate::{run_gate, GateConfig};
-use wkfuzz::triage::report;
+use wkfuzz::triage::{report, timeline};
 
 #[derive(Debug, Args)]
 pub(crate) struct Fuzz {
@@ -29,14 +30,12 @@ pub(crate) struct Fuzz {
     /// libFuzzer seed (default: libFuzzer picks one).
     #[arg(long)]
     seed: Option<u64>,
-}
-
-struct Run {
-    target: Target,
-    stats: FuzzStats,
-    secs: f64,
-    crashed: bool,
-    new_inputs: usize,
+    /// Where the campaign report page goes.
+    #[arg(long, default_value = "target/fuzz-report/index.html")]
+    report: PathBuf,
+    /// The coverage summary shown on the page when present (`wkfuzz coverage` writes it).
+    #[arg(long, default_value = "target/coverage-report/summary.json")]
+    coverage_summary: PathBuf,
 }
 
 impl Fuzz {
@@ -75,7 +74,7 @@ impl Fuzz {
         for r in &runs {
             println!(
                 "{:<10} {:>6.0} {:>10} {:>8} {:>7} {:>8} {:>6}  {}",
-                r.target.name(),
+                r.target,
                 r.secs,
                 r.stats.execs,
                 r.stats.exec_per_sec,
@@ -88,22 +87,29 @@ impl Fuzz {
         let mut failed = false;
         for r in runs.iter().filter(|r| r.crashed) {
             failed = true;
-            let artifact = r
-                .stats
-                .artifact
-                .clone()
-                .unwrap_or_else(|| format!("fuzz/artifacts/{}/", r.target.name()));
-            println!("\nCRASH in {}: {artifact}", r.target.name());
+            let artifact = r.artifact();
+            println!("\nCRASH in {}: {artifact}", r.target);
             println!("  reproduce: wkfuzz repro {artifact}");
             println!("  keep it:   wkfuzz promote {artifact} --title \"...\"");
-            println!("  log:       fuzz/logs/{}.log", r.target.name());
+            println!("  log:       {}", r.log.display());
         }
+        let mut gate = None;
         if !self.no_gate {
             println!("\nrelease gate (corpus + regressions):");
-            let gate = run_gate(&GateConfig::default(), &|_, _| {})?;
-            print!("{}", report::table(&gate));
-            failed |= !gate.passed();
+            let g = run_gate(&GateConfig::default(), &|_, _| {})?;
+            print!("{}", report::table(&g));
+            failed |= !g.passed();
+            gate = Some(g);
         }
+        let campaign = Campaign {
+            budget_secs: self.seconds,
+            runs: &runs,
+            gate: gate.as_ref(),
+            coverage: page::latest_coverage(&self.coverage_summary),
+        };
+        page::write(&self.report, &campaign)
+            .with_context(|| format!("writing {}", self.report.display()))?;
+        println!("\ncampaign report: {}", self.report.display());
         println!("\nwkfuzz fuzz: {}", if failed { "FAIL" } else { "PASS" });
         Ok(if failed {
             ExitCode::from(1)
@@ -112,7 +118,7 @@ impl Fuzz {
         })
     }
 
-    fn fuzz_one(&self, target: Target) -> anyhow::Result<Run> {
+    fn fuzz_one(&self, target: Target) -> anyhow::Result<FuzzRun> {
         let name = target.name();
         let new_dir = self.new_corpus.join(name);
         std::fs::create_dir_all(&new_dir)?;
@@ -135,20 +141,27 @@ impl Fuzz {
         }
         println!("fuzzing {name} for {} s ...", self.seconds);
         let start = Instant::now();
-        let status = cmd
+        let mut child = cmd
             .stdout(Stdio::null())
-            .stderr(log)
-            .status()
+            .stderr(Stdio::piped())
+            .spawn()
             .context("cargo fuzz run")?;
+        let stderr = child.stderr.take().context("libFuzzer's stderr")?;
+        let timeline = timeline::record(stderr, log, || {
+            u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+        })?;
+        let status = child.wait().context("cargo fuzz run")?;
         let secs = start.elapsed().max(Duration::from_millis(1)).as_secs_f64();
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
         let stats = campaign::parse(&text);
-        Ok(Run {
-            target,
+        Ok(FuzzRun {
+            target: name.to_owned(),
             secs,
             crashed: !status.success(),
             new_inputs: count(&new_dir).saturating_sub(before),
             stats,
+            timeline,
+            log: log_path,
         })
     }
 }

@@ -8,7 +8,9 @@
 //! - [`regression`]: `regressions/<target>/<slug>.{bin,toml,txt}` and promotion;
 //! - [`gate`]: replay corpus + regressions twice, with time and memory limits, and report
 //!   ([`report`]: table, JUnit, JSON);
-//! - [`alloc`]: the counting allocator the memory limit reads.
+//! - [`alloc`]: the counting allocator the memory limit reads;
+//! - [`campaign`], [`timeline`]: libFuzzer's output read back (final stats, status lines
+//!   over time) for `wkfuzz fuzz`'s summary and report page.
 
 pub mod alloc;
 pub mod campaign;
@@ -19,3 +21,4 @@ pub mod minimize;
 pub mod regression;
 pub mod report;
 pub mod signature;
+pub mod timeline;
