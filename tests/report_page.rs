@@ -294,7 +294,7 @@ async fn campaign_page_renders_plots_tables_and_findings_in_chromium() {
         .collect();
     assert_eq!(metrics, ["cov", "ft", "execs", "corpus"]);
     for plot in plots {
-        assert!(plot["size"][0].as_f64().unwrap() >= 400.0, "{plot}");
+        assert!(plot["size"][0].as_f64().unwrap() >= 450.0, "{plot}");
         assert!(plot["size"][1].as_f64().unwrap() >= 200.0, "{plot}");
         let lines = plot["lines"].as_array().unwrap();
         assert_eq!(lines.len(), runs.len(), "one line per target: {plot}");

@@ -182,8 +182,8 @@ fn plots(runs: &[FuzzRun]) -> String {
                 m.id,
                 m.title,
                 &series(runs, m),
-                540,
-                260
+                500,
+                250
             )
         );
     }
