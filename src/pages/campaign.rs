@@ -207,7 +207,7 @@ fn plots(runs: &[FuzzRun]) -> String {
                     m.id,
                     m.title,
                     &s,
-                    260,
+                    240,
                     160
                 )
             );
