@@ -3,9 +3,9 @@
 //! coverage summary) is opened in Debian's headless Chromium through chromedriver, and the
 //! rendered plots, tables and findings are checked.
 //!
-//! Needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver; `.ci/run` installs
-//! them). Where either is missing the test prints "SKIPPED" and passes, except under CI
-//! (`CI` set), where it fails.
+//! Needs Chromium and chromedriver (Debian: chromium, chromium-driver; `.ci/run` installs
+//! them; `WKFUZZ_CHROMIUM` names another Chromium or Chrome binary). Where either is missing
+//! the test prints "SKIPPED" and passes, except under CI (`CI` set), where it fails.
 
 use fantoccini::{ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -20,8 +20,17 @@ use wkfuzz::triage::campaign::parse;
 use wkfuzz::triage::gate::{run_gate, GateConfig};
 use wkfuzz::triage::timeline;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// Where Debian (and other systems) put the browser.
+const BROWSERS: &[&str] = &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
 const CHROMEDRIVER: &str = "chromedriver";
+
+fn browser() -> Option<String> {
+    std::env::var("WKFUZZ_CHROMIUM")
+        .ok()
+        .into_iter()
+        .chain(BROWSERS.iter().map(|b| (*b).to_owned()))
+        .find(|b| available(b))
+}
 
 /// libFuzzer's stderr for a target: `lines` status lines, then the final stats.
 fn fixture_log(lines: &[(u64, u64, u64, u64, u64)], crash: Option<&str>) -> String {
@@ -253,14 +262,15 @@ return {
 
 #[tokio::test(flavor = "current_thread")]
 async fn campaign_page_renders_plots_tables_and_findings_in_chromium() {
-    if !available(CHROMIUM) || !available(CHROMEDRIVER) {
+    let chromium = browser();
+    let Some(chromium) = chromium.filter(|_| available(CHROMEDRIVER)) else {
         assert!(
             std::env::var_os("CI").is_none(),
             "chromium and chromedriver must be installed in CI (.ci/run installs them)"
         );
         println!("SKIPPED: chromium/chromedriver not found (Debian: apt-get install chromium chromium-driver)");
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let (page, runs) = fixture_page(dir.path());
     let driver = start_driver();
@@ -269,7 +279,7 @@ async fn campaign_page_renders_plots_tables_and_findings_in_chromium() {
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
-            "binary": CHROMIUM,
+            "binary": chromium,
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run",
                      "--window-size=1280,1600", format!("--user-data-dir={}", profile.display())],
