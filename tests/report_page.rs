@@ -21,7 +21,11 @@ use wkfuzz::triage::gate::{run_gate, GateConfig};
 use wkfuzz::triage::timeline;
 
 /// Where Debian (and other systems) put the browser.
-const BROWSERS: &[&str] = &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const BROWSERS: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
 const CHROMEDRIVER: &str = "chromedriver";
 
 fn browser() -> Option<String> {

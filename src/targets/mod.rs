@@ -35,6 +35,7 @@ pub mod records;
 pub mod seeds;
 pub mod selftest;
 pub mod session;
+mod tls_files;
 mod tls_server;
 pub mod ws;
 

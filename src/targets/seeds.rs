@@ -168,7 +168,7 @@ fn key_seeds() -> Vec<Vec<u8>> {
         }
         v
     };
-    vec![
+    let mut seeds = vec![
         with(0, &[cert, key]),
         with(1, &[key]),
         with(2, &[cert]),
@@ -177,7 +177,9 @@ fn key_seeds() -> Vec<Vec<u8>> {
             1,
             &[b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"],
         ),
-    ]
+    ];
+    seeds.extend(super::tls_files::seeds());
+    seeds
 }
 
 /// First flights of well-formed TLS 1.3 and 1.2 clients, the CBC-only TLS 1.2 hello (the
