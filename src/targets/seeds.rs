@@ -185,6 +185,15 @@ fn key_seeds() -> Vec<Vec<u8>> {
         seeds.push(with(1, &[k.as_bytes()]));
     }
     seeds.push(with(2, &[EXPIRED_CERT.as_bytes()]));
+    // A chain in the wrong order: the server certificate after an unrelated one.
+    let (rsa_cert, rsa_key) = KEY_SAMPLES[0];
+    let chain = [rsa_cert.as_bytes(), cert].concat();
+    seeds.push(with(0, &[&chain, rsa_key.as_bytes()]));
+    // Whole key material with a certificate named only by its CN, and one with a
+    // wildcard and an IP address.
+    for (c, k) in [KEY_SAMPLES[2], KEY_SAMPLES[3]] {
+        seeds.push(with(super::tls_files::FIRST_MODE, &[c.as_bytes(), k.as_bytes()]));
+    }
     seeds.extend(super::tls_files::seeds());
     seeds
 }
@@ -197,6 +206,8 @@ const KEY_SAMPLES: &[(&str, &str)] = &[
     (include_str!("data/keys/ed25519.pem"), include_str!("data/keys/ed25519.key")),
     (include_str!("data/keys/ed25519.pem"), include_str!("data/keys/encrypted.key")),
     ("", include_str!("data/keys/p521.key")),
+    ("", include_str!("data/keys/legacy-encrypted.key")),
+    ("", include_str!("data/keys/rsa1024.key")),
     ("", include_str!("data/keys/x25519.key")),
 ];
 

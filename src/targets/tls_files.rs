@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The first mode byte of these modes (the `keys` target's others are below).
-pub(super) const FIRST_MODE: u8 = 0xF0;
+pub(crate) const FIRST_MODE: u8 = 0xF0;
 /// The first mode byte of the ticket mode.
 const TICKET_MODE: u8 = 0xF8;
 /// The fixed "now" of certificate validity and tickets (as `keys` uses).
