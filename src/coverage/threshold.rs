@@ -150,13 +150,13 @@ mod tests {
             &[],
             Path::new("/"),
         );
-        let mins: Vec<MinCoverage> = ["50", "peer=90", "hub=91", "net=10", "session=1"]
+        let mins: Vec<MinCoverage> = ["51", "peer=90", "hub=91", "net=10", "session=1"]
             .iter()
             .map(|s| s.parse().unwrap())
             .collect();
         let misses = check(&s, &mins);
         assert_eq!(misses.len(), 3, "{misses:?}");
-        assert!(misses[0].starts_with("all: 50.00% of lines (100/200)"));
+        assert!(misses[0].starts_with("all: 50.00% of lines (100/200) is below the required 51.0%"));
         assert!(misses[1].starts_with("hub: 90.00%"));
         assert!(misses[2].starts_with("session: no instrumented code"));
     }

@@ -192,7 +192,10 @@ fn key_seeds() -> Vec<Vec<u8>> {
     // Whole key material with a certificate named only by its CN, and one with a
     // wildcard and an IP address.
     for (c, k) in [KEY_SAMPLES[2], KEY_SAMPLES[3]] {
-        seeds.push(with(super::tls_files::FIRST_MODE, &[c.as_bytes(), k.as_bytes()]));
+        seeds.push(with(
+            super::tls_files::FIRST_MODE,
+            &[c.as_bytes(), k.as_bytes()],
+        ));
     }
     seeds.extend(super::tls_files::seeds());
     seeds
@@ -200,11 +203,26 @@ fn key_seeds() -> Vec<Vec<u8>> {
 
 /// Certificate (empty: none of its own) and key, per key type and encoding.
 const KEY_SAMPLES: &[(&str, &str)] = &[
-    (include_str!("data/keys/rsa.pem"), include_str!("data/keys/rsa.key")),
-    (include_str!("data/keys/rsa.pem"), include_str!("data/keys/rsa-pkcs1.key")),
-    (include_str!("data/keys/p384.pem"), include_str!("data/keys/p384-sec1.key")),
-    (include_str!("data/keys/ed25519.pem"), include_str!("data/keys/ed25519.key")),
-    (include_str!("data/keys/ed25519.pem"), include_str!("data/keys/encrypted.key")),
+    (
+        include_str!("data/keys/rsa.pem"),
+        include_str!("data/keys/rsa.key"),
+    ),
+    (
+        include_str!("data/keys/rsa.pem"),
+        include_str!("data/keys/rsa-pkcs1.key"),
+    ),
+    (
+        include_str!("data/keys/p384.pem"),
+        include_str!("data/keys/p384-sec1.key"),
+    ),
+    (
+        include_str!("data/keys/ed25519.pem"),
+        include_str!("data/keys/ed25519.key"),
+    ),
+    (
+        include_str!("data/keys/ed25519.pem"),
+        include_str!("data/keys/encrypted.key"),
+    ),
     ("", include_str!("data/keys/p521.key")),
     ("", include_str!("data/keys/legacy-encrypted.key")),
     ("", include_str!("data/keys/rsa1024.key")),

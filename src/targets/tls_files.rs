@@ -294,7 +294,10 @@ mod tests {
         assert_eq!(has("ticket opened"), 4, "{outcomes:#?}");
         assert!(has("ticket refused: ticket expired") == 2, "{outcomes:#?}");
         assert!(has("in the future") == 2, "{outcomes:#?}");
-        assert!(has("ticket refused: ticket MAC does not verify") >= 4, "{outcomes:#?}");
+        assert!(
+            has("ticket refused: ticket MAC does not verify") >= 4,
+            "{outcomes:#?}"
+        );
         // Deterministic, whatever the thread's directory.
         let again = std::thread::spawn(|| {
             seeds()
