@@ -10,6 +10,18 @@ use std::process::Command;
 /// The wrapper cargo calls instead of rustc for workspace crates: rustc plus the flag.
 const WRAPPER: &str = "#!/bin/sh\n# Written by `wkfuzz coverage`: rustc with coverage instrumentation.\nexec \"$@\" -C instrument-coverage\n";
 
+/// Prefixes of the per-crate variables cargo sets for `cargo run`/`cargo test` processes.
+const CRATE_ENV_PREFIXES: &[&str] = &[
+    "CARGO_MANIFEST_",
+    "CARGO_PKG_",
+    "CARGO_CRATE_",
+    "CARGO_BIN_",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
 /// Builds the instrumented `wkfuzz` of the crate at `root` into `target_dir`; returns the
 /// binary's path. Cargo's own output (progress, errors) goes to the terminal.
 pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, CoverageError> {
@@ -17,7 +29,17 @@ pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, CoverageError> {
     let wrapper = target_dir.join("rustc-instrument-coverage.sh");
     std::fs::write(&wrapper, WRAPPER).map_err(CoverageError::io(&wrapper))?;
     make_executable(&wrapper)?;
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // Variables cargo sets for the crate it runs (when this runs under `cargo run` or
+    // `cargo test`): build scripts such as ring's watch some of them, and a value here but
+    // not in a shell would rebuild those dependencies on every switch.
+    for (name, _) in std::env::vars_os() {
+        let n = name.to_string_lossy();
+        if CRATE_ENV_PREFIXES.iter().any(|p| n.starts_with(p)) {
+            cargo.env_remove(&name);
+        }
+    }
+    let status = cargo
         .current_dir(root)
         .args(["build", "--release", "--bin", "wkfuzz", "--target-dir"])
         .arg(target_dir)
