@@ -77,7 +77,7 @@ pub fn table(s: &CoverageSummary) -> String {
     }
     let _ = writeln!(
         out,
-        "\nunreached in peer-input modules: {} ranges, {} lines",
+        "\nunreached in peer-input modules: {} ranges spanning {} source lines",
         s.unreached.len(),
         s.unreached
             .iter()

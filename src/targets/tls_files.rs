@@ -12,8 +12,9 @@
 //!   ticketer with a fixed key (bit 1: AES-256, else AES-128) at a fixed time.
 //!
 //! Oracles: an error is one line naming one of the files (or "TLS config"); a built config
-//! has as many certificates and ticket keys as configured, and its ticketer opens what it
-//! seals; an opened ticket stops opening when its MAC is damaged, and its state sealed
+//! has as many certificates and ticket keys as configured, and its ticketer (as rustls
+//! calls it) has the configured lifetime, opens what it seals, refuses it damaged and keeps
+//! the key bytes out of `Debug`; an opened ticket stops opening when its MAC is damaged, and its state sealed
 //! again opens to the same state.
 
 use super::fixture::{CERT_PEM, KEY_PEM};
@@ -86,13 +87,7 @@ fn material(mode: u8, rest: &[u8]) -> Outcome {
             );
             assert_eq!(built.config.alpn_protocols, files.alpn);
             if keys > 0 {
-                let state = b"resumption state";
-                let sealed = built.config.ticketer.encrypt(state);
-                let sealed = sealed.expect("the ticketer seals a small state");
-                assert_eq!(
-                    built.config.ticketer.decrypt(&sealed).as_deref(),
-                    Some(&state[..])
-                );
+                check_ticketer(&built.config, &ticket_secret(rest));
             }
             let mut o = Outcome::new(format!("built: {}", built.summary));
             o.count("warnings", built.warnings.len() as u64);
@@ -112,6 +107,43 @@ fn material(mode: u8, rest: &[u8]) -> Outcome {
             );
             Outcome::new(format!("refused: {msg}"))
         }
+    }
+}
+
+/// The secret part (after the 16-byte name) of the ticket key file in `rest`, if any.
+fn ticket_secret(rest: &[u8]) -> Vec<u8> {
+    let ticket_file = rest.splitn(5, |&b| b == 0).nth(2).unwrap_or_default();
+    ticket_file.get(16..).unwrap_or_default().to_vec()
+}
+
+/// The built ticketer as rustls sees it: enabled with the configured lifetime, opens what
+/// it seals and nothing damaged, and keeps its key material out of `Debug` (which logs
+/// and panic messages may print).
+fn check_ticketer(config: &rustls::ServerConfig, secret: &[u8]) {
+    let t = &config.ticketer;
+    assert!(t.enabled());
+    assert_eq!(t.lifetime(), DEFAULT_TICKET_LIFETIME_SECS);
+    let state = b"resumption state";
+    let sealed = t.encrypt(state).expect("the ticketer seals a small state");
+    assert_eq!(t.decrypt(&sealed).as_deref(), Some(&state[..]));
+    let mut damaged = sealed;
+    if let Some(last) = damaged.last_mut() {
+        *last ^= 1;
+    }
+    assert_eq!(t.decrypt(&damaged), None, "a damaged ticket opened");
+    let debug = format!("{config:?}");
+    // Secret bytes printed as a byte list or as hex would contain these.
+    if let Some(head) = secret.get(..8) {
+        let as_list = format!("{head:?}");
+        let as_list = as_list.trim_end_matches(']');
+        assert!(
+            !debug.contains(as_list),
+            "ticket key bytes in Debug: {debug}"
+        );
+        assert!(
+            !debug.contains(&hex::encode(head)),
+            "ticket key hex in Debug: {debug}"
+        );
     }
 }
 
@@ -298,6 +330,21 @@ mod tests {
             has("ticket refused: ticket MAC does not verify") >= 4,
             "{outcomes:#?}"
         );
+        // The Debug oracle is not vacuous: rustls prints the ticketer, which names its key.
+        let dir = tempfile::tempdir().unwrap();
+        let key80: Vec<u8> = (1..=80u8).collect();
+        let files = write_files(dir.path(), FIRST_MODE, &[&b"\0\0"[..], &key80].concat()).unwrap();
+        let clock: crate::tls::Clock = Arc::new(|| NOW_SECS);
+        let now = UnixTime::since_unix_epoch(Duration::from_secs(NOW_SECS));
+        let built = files
+            .build_with(crate::tls::provider(), now, Some(clock))
+            .unwrap();
+        let debug = format!("{:?}", built.config);
+        assert!(
+            debug.contains("TicketKey(name 0102030405060708090a0b0c0d0e0f10"),
+            "{debug}"
+        );
+        assert!(!debug.contains("[17, 18, 19"), "{debug}");
         // Deterministic, whatever the thread's directory.
         let again = std::thread::spawn(|| {
             seeds()
