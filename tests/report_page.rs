@@ -142,7 +142,9 @@ fn fixture_page(dir: &Path) -> (PathBuf, Vec<FuzzRun>) {
         &GateConfig {
             corpus: corpus_dir,
             regressions: dir.join("no-regressions"),
-            targets: vec![Target::Proxy, Target::Selftest],
+            targets: ["proxy", "selftest"]
+                .map(|n| Target::from_name(n).unwrap())
+                .to_vec(),
             jobs: 1,
             ..GateConfig::default()
         },

@@ -48,6 +48,7 @@ pub const MODULES: &[(&str, Module)] = &[
     ("src/config.rs", other("config")),
     ("src/client.rs", other("harness")),
     ("src/x25519_memo.rs", other("harness")),
+    ("src/sim.rs", other("harness")),
     ("src/targets/", other("harness")),
     ("src/gen/", other("harness")),
 ];

@@ -62,7 +62,13 @@ mod tests {
         crate::targets::corpus::add(&corpus.join("proxy"), b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n")
             .unwrap();
         crate::targets::corpus::add(&corpus.join("proxy"), b"\r\n").unwrap();
-        let (inputs, failed) = replay(Target::Proxy, corpus, dir.path().join("none"), 1).unwrap();
+        let (inputs, failed) = replay(
+            Target::from_name("proxy").unwrap(),
+            corpus,
+            dir.path().join("none"),
+            1,
+        )
+        .unwrap();
         assert_eq!((inputs, failed), (2, 0));
     }
 }

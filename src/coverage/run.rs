@@ -15,7 +15,7 @@ use std::time::Instant;
 
 /// The targets replayed when none are named: the gate's.
 pub fn default_targets() -> Vec<Target> {
-    Target::ALL.to_vec()
+    Target::gated()
 }
 
 /// The target called `name` (any target, including those outside the gate such as `net`).
