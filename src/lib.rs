@@ -12,6 +12,8 @@
 //!   server.
 //! - `planted` (feature `planted-bugs` only): WuKongIM's crash classes put back behind
 //!   switches, with reached/triggered canaries, for the Magma-style evaluation.
+//! - [`coverage`]: `wkfuzz coverage`, what the corpus reaches (instrumented build, llvm-cov).
+//! - [`pages`]: static HTML pages: the campaign report and the coverage summary.
 //! - [`sim`]: clients and engines in one thread with a virtual clock, for tests.
 //! - [`client`]: a sans-IO wkproto client; [`clock`]: injected time; [`config`]: TOML file.
 #![deny(unsafe_code)] // one exception: triage::alloc, a GlobalAlloc wrapper (the trait is unsafe)
@@ -20,10 +22,12 @@
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod coverage;
 pub mod gen;
 pub mod hub;
 pub mod load;
 pub mod net;
+pub mod pages;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
 pub mod proto;

@@ -1,11 +1,14 @@
 //! `wkfuzz fuzz`: the harness's main job. Runs every fuzz target under libFuzzer (cargo-fuzz,
 //! stable Rust, `-s none`) for a short budget from the committed corpus
-//! ([`wkfuzz::triage::fuzz`]), then the release gate, and prints one summary. Needs the
-//! checkout (it drives `fuzz/`); installs cargo-fuzz if it is missing.
+//! ([`wkfuzz::triage::fuzz`]), then the release gate, and prints one summary and writes the
+//! campaign report page (`--report`, under `target/`). Needs the checkout (it drives
+//! `fuzz/`); installs cargo-fuzz if it is missing.
 
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use anyhow::Context;
+use wkfuzz::pages::campaign::{self as page, Campaign};
 use wkfuzz::triage::fuzz::{self, FuzzConfig};
 use wkfuzz::triage::gate::{run_gate, GateConfig};
 use wkfuzz::triage::report;
@@ -26,6 +29,12 @@ pub(crate) struct Fuzz {
     /// libFuzzer seed (default: libFuzzer picks one).
     #[arg(long)]
     seed: Option<u64>,
+    /// Where the campaign report page goes.
+    #[arg(long, default_value = "target/fuzz-report/index.html")]
+    report: PathBuf,
+    /// The coverage summary shown on the page when present (`wkfuzz coverage` writes it).
+    #[arg(long, default_value = "target/coverage-report/summary.json")]
+    coverage_summary: PathBuf,
 }
 
 impl Fuzz {
@@ -55,12 +64,24 @@ impl Fuzz {
             failed = true;
             print!("\n{}", fuzz::crash_report(r));
         }
+        let mut gate = None;
         if !self.no_gate {
             println!("\nrelease gate (corpus + regressions):");
-            let gate = run_gate(&GateConfig::default(), &|_, _| {})?;
-            print!("{}", report::table(&gate));
-            failed |= !gate.passed();
+            let g = run_gate(&GateConfig::default(), &|_, _| {})?;
+            print!("{}", report::table(&g));
+            failed |= !g.passed();
+            gate = Some(g);
         }
+        let page_runs: Vec<page::FuzzRun> = runs.iter().map(page::FuzzRun::from).collect();
+        let campaign = Campaign {
+            budget_secs: self.seconds,
+            runs: &page_runs,
+            gate: gate.as_ref(),
+            coverage: page::latest_coverage(&self.coverage_summary),
+        };
+        page::write(&self.report, &campaign)
+            .with_context(|| format!("writing {}", self.report.display()))?;
+        println!("\ncampaign report: {}", self.report.display());
         println!("\nwkfuzz fuzz: {}", if failed { "FAIL" } else { "PASS" });
         Ok(if failed {
             ExitCode::from(1)

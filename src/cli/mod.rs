@@ -2,6 +2,7 @@
 //! work itself lives in the library.
 
 mod corpus;
+mod coverage;
 #[cfg(feature = "planted-bugs")]
 mod eval;
 mod fuzz;
@@ -32,6 +33,10 @@ enum Command {
     /// The harness's main job: fuzz every target for a short budget (cargo-fuzz, stable),
     /// then run the release gate, and summarize. Run it from the checkout.
     Fuzz(fuzz::Fuzz),
+    /// What the corpus and regressions reach: an instrumented build replays them through
+    /// each target; writes an HTML report, lcov, a per-module table and the unreached
+    /// peer-input code. `--min-coverage` fails the run below a threshold.
+    Coverage(coverage::Coverage),
     /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
     Serve(Box<serve::Serve>),
     /// Replay the corpus and every regression through their targets (twice, with time and
@@ -76,6 +81,7 @@ pub(crate) fn main() -> ExitCode {
         Command::SeedCorpus(c) => c.run(),
         Command::Targets(t) => t.run(),
         Command::Gate(g) => g.run(),
+        Command::Coverage(c) => c.run(),
         Command::Repro(r) => r.run(),
         Command::Promote(p) => p.run(),
         Command::Load(l) => l.run(),

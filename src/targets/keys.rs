@@ -1,11 +1,14 @@
 //! `keys`: raw bytes as PEM/DER certificates and keys through the real loader, and as a
 //! ClientKey. The first byte picks what the rest replaces: both files, only the key next to
-//! the valid fuzzing certificate, or only the certificate next to its valid key.
+//! the valid fuzzing certificate, or only the certificate next to its valid key; from
+//! `0xF0` on, a whole server's key material or a client's session ticket
+//! ([`super::tls_files`]).
 //!
 //! Oracles: every failure is a typed error whose message is one line naming the file;
 //! a loaded key signs; a ClientKey either decodes to 32 bytes or is refused.
 
 use super::fixture;
+use super::tls_files;
 use super::Outcome;
 use crate::proto::crypto;
 use crate::tls::{parse_certified_key, CertifiedKeyFiles};
@@ -21,6 +24,9 @@ pub fn run(data: &[u8]) -> Outcome {
     let Some((&mode, rest)) = data.split_first() else {
         return Outcome::new("empty");
     };
+    if mode >= tls_files::FIRST_MODE {
+        return with_client_key(tls_files::run(mode, rest), rest);
+    }
     let (cert, key): (&[u8], &[u8]) = match mode % 3 {
         0 => {
             let cut = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
@@ -38,7 +44,7 @@ pub fn run(data: &[u8]) -> Outcome {
     };
     // A fixed time: the same input gives the same warnings on every run.
     let now = UnixTime::since_unix_epoch(Duration::from_secs(1_800_000_000));
-    let mut outcome = match parse_certified_key(cert, key, &files, now) {
+    let outcome = match parse_certified_key(cert, key, &files, now) {
         Ok(loaded) => {
             let signer = loaded.key.key.choose_scheme(ALL_SCHEMES);
             assert!(signer.is_some(), "a loaded key offers no signature scheme");
@@ -59,6 +65,11 @@ pub fn run(data: &[u8]) -> Outcome {
             Outcome::new(format!("rejected: {msg}"))
         }
     };
+    with_client_key(outcome, rest)
+}
+
+/// `outcome` plus what `rest` gives as a ClientKey.
+fn with_client_key(mut outcome: Outcome, rest: &[u8]) -> Outcome {
     let text = String::from_utf8_lossy(rest);
     match crypto::decode_client_key(&text) {
         Ok(k) => {

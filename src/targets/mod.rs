@@ -28,6 +28,7 @@ pub mod seeds;
 pub mod selftest;
 pub mod session;
 pub mod shell;
+mod tls_files;
 mod tls_server;
 pub mod ws;
 
@@ -98,7 +99,7 @@ pub static REGISTRY: &[Spec] = &[
     },
     Spec {
         name: "keys",
-        summary: "raw bytes: PEM/DER certificate and key loading, ClientKey decoding",
+        summary: "raw bytes: PEM/DER certificate and key loading, ClientKey decoding; from 0xF0 whole key material and session tickets",
         run: keys::run,
         describe: outcome::hexdump,
         seeds: seeds::key_seeds,

@@ -143,7 +143,7 @@ pub(crate) fn key_seeds() -> Vec<Vec<u8>> {
         }
         v
     };
-    vec![
+    let mut seeds = vec![
         with(0, &[cert, key]),
         with(1, &[key]),
         with(2, &[cert]),
@@ -152,8 +152,60 @@ pub(crate) fn key_seeds() -> Vec<Vec<u8>> {
             1,
             &[b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"],
         ),
-    ]
+    ];
+    // Every key format and type the loader tells apart (throwaway keys made with openssl
+    // for these seeds): loaded with their certificate, and against the fixture's.
+    for (c, k) in KEY_SAMPLES {
+        seeds.push(with(0, &[c.as_bytes(), k.as_bytes()]));
+        seeds.push(with(1, &[k.as_bytes()]));
+    }
+    seeds.push(with(2, &[EXPIRED_CERT.as_bytes()]));
+    // A chain in the wrong order: the server certificate after an unrelated one.
+    let (rsa_cert, rsa_key) = KEY_SAMPLES[0];
+    let chain = [rsa_cert.as_bytes(), cert].concat();
+    seeds.push(with(0, &[&chain, rsa_key.as_bytes()]));
+    // Whole key material with a certificate named only by its CN, and one with a
+    // wildcard and an IP address.
+    for (c, k) in [KEY_SAMPLES[2], KEY_SAMPLES[3]] {
+        seeds.push(with(
+            super::tls_files::FIRST_MODE,
+            &[c.as_bytes(), k.as_bytes()],
+        ));
+    }
+    seeds.extend(super::tls_files::seeds());
+    seeds
 }
+
+/// Certificate (empty: none of its own) and key, per key type and encoding.
+const KEY_SAMPLES: &[(&str, &str)] = &[
+    (
+        include_str!("data/keys/rsa.pem"),
+        include_str!("data/keys/rsa.key"),
+    ),
+    (
+        include_str!("data/keys/rsa.pem"),
+        include_str!("data/keys/rsa-pkcs1.key"),
+    ),
+    (
+        include_str!("data/keys/p384.pem"),
+        include_str!("data/keys/p384-sec1.key"),
+    ),
+    (
+        include_str!("data/keys/ed25519.pem"),
+        include_str!("data/keys/ed25519.key"),
+    ),
+    (
+        include_str!("data/keys/ed25519.pem"),
+        include_str!("data/keys/encrypted.key"),
+    ),
+    ("", include_str!("data/keys/p521.key")),
+    ("", include_str!("data/keys/legacy-encrypted.key")),
+    ("", include_str!("data/keys/rsa1024.key")),
+    ("", include_str!("data/keys/x25519.key")),
+];
+
+/// A certificate for the P-384 key that expired in 2021.
+const EXPIRED_CERT: &str = include_str!("data/keys/expired.pem");
 
 /// First flights of well-formed TLS 1.3 and 1.2 clients, the CBC-only TLS 1.2 hello (the
 /// WuKongIM #127 trigger), and each cut into small records.

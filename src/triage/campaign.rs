@@ -33,27 +33,56 @@ pub fn parse(log: &str) -> FuzzStats {
                 "peak_rss_mb" => s.peak_rss_mb = v,
                 _ => {}
             }
-        } else if t.starts_with('#') && t.contains(" cov: ") {
-            let mut words = t.split_whitespace();
-            while let Some(w) = words.next() {
-                match w {
-                    "cov:" => s.cov = words.next().and_then(|v| v.parse().ok()).unwrap_or(0),
-                    "ft:" => s.ft = words.next().and_then(|v| v.parse().ok()).unwrap_or(0),
-                    "corp:" => {
-                        s.corpus = words
-                            .next()
-                            .and_then(|v| v.split('/').next())
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(0)
-                    }
-                    _ => {}
-                }
-            }
+        } else if let Some(st) = status_line(t) {
+            (s.cov, s.ft, s.corpus) = (st.cov, st.ft, st.corpus);
         } else if let Some(rest) = t.split("Test unit written to ").nth(1) {
             s.artifact = Some(rest.trim().to_owned());
         }
     }
     s
+}
+
+/// One libFuzzer status line (`#45170\tNEW cov: 6068 ft: 15366 corp: 1600/389Kb ... exec/s: 2823`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    /// Executions so far (`#N`).
+    pub execs: u64,
+    /// `cov:`.
+    pub cov: u64,
+    /// `ft:`.
+    pub ft: u64,
+    /// `corp:` inputs.
+    pub corpus: u64,
+    /// `exec/s:`.
+    pub exec_per_sec: u64,
+}
+
+/// Reads a status line; `None` for any other line.
+pub fn status_line(line: &str) -> Option<Status> {
+    let t = line.trim();
+    let rest = t.strip_prefix('#')?;
+    if !t.contains(" cov: ") {
+        return None;
+    }
+    let mut words = rest.split_whitespace();
+    let mut s = Status {
+        execs: words.next()?.parse().ok()?,
+        ..Status::default()
+    };
+    let number = |w: Option<&str>| {
+        w.and_then(|v| v.split('/').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    while let Some(w) = words.next() {
+        match w {
+            "cov:" => s.cov = number(words.next()),
+            "ft:" => s.ft = number(words.next()),
+            "corp:" => s.corpus = number(words.next()),
+            "exec/s:" => s.exec_per_sec = number(words.next()),
+            _ => {}
+        }
+    }
+    Some(s)
 }
 
 #[cfg(test)]
@@ -69,6 +98,11 @@ stat::number_of_executed_units: 45170\nstat::average_exec_per_sec:     2823\nsta
         let s = parse(log);
         assert_eq!((s.execs, s.exec_per_sec, s.peak_rss_mb), (45170, 2823, 56));
         assert_eq!((s.cov, s.ft, s.corpus), (6068, 15366, 1600));
+        let st = status_line(
+            "#45170\tDONE   cov: 6068 ft: 15366 corp: 1600/389Kb exec/s: 2823 rss: 56Mb",
+        );
+        assert_eq!(st.map(|s| (s.execs, s.exec_per_sec)), Some((45170, 2823)));
+        assert_eq!(status_line("#1 is not a status"), None);
         assert_eq!(
             s.artifact.as_deref(),
             Some("fuzz/artifacts/session/crash-0f09")

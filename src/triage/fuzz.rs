@@ -4,6 +4,7 @@
 //! and a summary ([`table`], [`crash_report`]). Run from the checkout.
 
 use super::campaign::{self, FuzzStats};
+use super::timeline::{self, Sample};
 use crate::targets::Target;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,10 @@ pub struct FuzzRun {
     pub crashed: bool,
     /// Inputs added to the new-corpus directory.
     pub new_inputs: usize,
+    /// libFuzzer's status lines over time.
+    pub timeline: Vec<Sample>,
+    /// The log file.
+    pub log: PathBuf,
 }
 
 /// The targets named in `names`; every fuzzed target when `names` is empty.
@@ -188,11 +193,21 @@ pub fn fuzz_one(config: &FuzzConfig, target: Target) -> Result<FuzzRun, FuzzErro
         dict.exists().then_some(dict.as_path()),
     );
     let start = Instant::now();
-    let status = cmd
+    let mut child = cmd
         .stdout(Stdio::null())
-        .stderr(log)
-        .status()
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(io("cargo fuzz run"))?;
+    // libFuzzer's status lines are timestamped as they come (the report page plots them)
+    // and written to the log unchanged.
+    let timeline = match child.stderr.take() {
+        Some(stderr) => timeline::record(stderr, log, || {
+            u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+        })
+        .map_err(io(format!("reading the output of {name}")))?,
+        None => Vec::new(),
+    };
+    let status = child.wait().map_err(io("cargo fuzz run"))?;
     let secs = start.elapsed().max(Duration::from_millis(1)).as_secs_f64();
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     Ok(FuzzRun {
@@ -201,6 +216,8 @@ pub fn fuzz_one(config: &FuzzConfig, target: Target) -> Result<FuzzRun, FuzzErro
         crashed: !status.success(),
         new_inputs: count(&new_dir).saturating_sub(before),
         stats: campaign::parse(&text),
+        timeline,
+        log: log_path,
     })
 }
 
@@ -263,6 +280,8 @@ mod tests {
             secs: 20.4,
             crashed,
             new_inputs: 3,
+            timeline: Vec::new(),
+            log: PathBuf::from("fuzz/logs/x.log"),
         }
     }
 

@@ -9,7 +9,8 @@
 //!   made a regression (signature, duplicate check, minimizer choice, files);
 //! - [`gate`]: replay corpus + regressions twice, with time and memory limits, and report
 //!   ([`report`]: table, JUnit, JSON);
-//! - [`fuzz`]: libFuzzer on each target for a budget (`wkfuzz fuzz`), read by [`campaign`];
+//! - [`fuzz`]: libFuzzer on each target for a budget (`wkfuzz fuzz`), read by [`campaign`]
+//!   (final stats) and [`timeline`] (status lines over time, for the report page);
 //! - [`alloc`]: the counting allocator the memory limit reads;
 //! - [`eval`]: the planted-bug evaluation (`wkfuzz eval`; its runner needs the
 //!   `planted-bugs` feature).
@@ -26,3 +27,4 @@ pub mod promote;
 pub mod regression;
 pub mod report;
 pub mod signature;
+pub mod timeline;
