@@ -1,0 +1,153 @@
+//! The tlsfuzzer probes that once told `wkfuzz serve` from a bare rustls server (BENCHMARKS.md,
+//! "TLS conformance"), over real sockets against the in-process server's TLS listener:
+//! a padded oversized Finished, a client's fatal alert before and after encryption, a
+//! message interleaved with the handshake, a KeyUpdate flood. Each asserts every byte the
+//! server sends after the probe, how it closes, and its one "connection closed" log line.
+//! No probe may get a close_notify (the connection did not end normally) and no fatal alert
+//! from the client may get an answer.
+
+mod common;
+mod tls_probe;
+
+use common::*;
+use rustls::AlertDescription;
+use tls_probe::*;
+
+/// The value of `key=` in a log line.
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    line.split(&format!(" {key}="))
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or("")
+}
+
+/// Reads what the server sends until it closes; checks it is `want` and a clean close,
+/// and that the one log line names `error` and the alert sent (`alert` as logged).
+async fn assert_answer(probe: &mut Probe, want: &[u8], error: &str, alert: &str) {
+    let (answer, end) = probe.read_to_end().await;
+    assert_eq!(answer, want, "the server's answer (hex): {answer:02x?}");
+    assert_eq!(end, End::Closed);
+    let lines = close_lines(probe.local).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(error), "{}", lines[0]);
+    assert_eq!(field(&lines[0], "alert"), alert, "{}", lines[0]);
+}
+
+/// tlsfuzzer test-tls13-finished "padding ... pad_right 131072": a Finished whose 32-byte
+/// verify_data is followed by 128 KiB of zeros. Its first record carries a handshake
+/// header over rustls's 64 KiB limit, under the handshake keys: rustls queues no alert and
+/// the server can send none in plaintext any more, so it closes without a word (the
+/// close_notify it used to send said "all is well").
+#[tokio::test]
+async fn padded_oversized_finished_closes_without_an_alert() {
+    let server = TestServer::start().await;
+    let mut probe = Probe::connect(server.tls, &server.cert).await;
+    probe.to_client_finished().await;
+    let len: u32 = 32 + 0x2_0000;
+    let mut finished = vec![20];
+    finished.extend_from_slice(&len.to_be_bytes()[1..]);
+    finished.resize(16 * 1024, 0);
+    let record = probe.handshake_sealer().seal(HANDSHAKE, &finished, 0);
+    probe.send(&record).await;
+    assert_answer(&mut probe, b"", "HandshakePayloadTooLarge", "none").await;
+}
+
+/// A fatal alert (unknown_ca) instead of a ClientHello: nothing is answered.
+#[tokio::test]
+async fn fatal_alert_before_the_hello_is_not_answered() {
+    let server = TestServer::start().await;
+    let mut probe = Probe::connect(server.tls, &server.cert).await;
+    probe.send(&fatal_alert(AlertDescription::UnknownCA)).await;
+    assert_answer(&mut probe, b"", "UnknownCA", "none").await;
+}
+
+/// tlsfuzzer's client that does not trust the certificate: after the server's flight it
+/// sends unknown_ca in plaintext (TLS 1.3 allows it before the client encrypts), and the
+/// same alert under its handshake keys. Neither is answered.
+#[tokio::test]
+async fn fatal_alert_after_the_server_flight_is_not_answered() {
+    let server = TestServer::start().await;
+    for encrypted in [false, true] {
+        let mut probe = Probe::connect(server.tls, &server.cert).await;
+        probe.to_client_finished().await;
+        let alert = if encrypted {
+            let body = [2, u8::from(AlertDescription::UnknownCA)];
+            probe.handshake_sealer().seal(ALERT, &body, 0)
+        } else {
+            fatal_alert(AlertDescription::UnknownCA)
+        };
+        probe.send(&alert).await;
+        assert_answer(&mut probe, b"", "UnknownCA", "none").await;
+    }
+}
+
+/// A fatal alert under the application keys, after the handshake: not answered.
+#[tokio::test]
+async fn fatal_alert_after_the_handshake_is_not_answered() {
+    let server = TestServer::start().await;
+    let mut probe = Probe::connect(server.tls, &server.cert).await;
+    probe.complete().await;
+    let body = [2, u8::from(AlertDescription::InternalError)];
+    let alert = probe.traffic_sealer().seal(ALERT, &body, 0);
+    probe.send(&alert).await;
+    assert_answer(&mut probe, b"", "InternalError", "none").await;
+}
+
+/// A ClientHello split over two handshake records with a ChangeCipherSpec record between
+/// them (RFC 8446 5.1 forbids it). rustls queues no alert; the server is still in
+/// plaintext, so it sends the one the RFC's alert list has for it: unexpected_message.
+#[tokio::test]
+async fn message_interleaved_with_the_handshake_gets_unexpected_message() {
+    let server = TestServer::start().await;
+    let mut probe = Probe::connect(server.tls, &server.cert).await;
+    let hello = probe.client_flight();
+    let body = &records(&hello)[0].1;
+    let mut wire = record(HANDSHAKE, &body[..10]);
+    wire.extend(record(CHANGE_CIPHER_SPEC, &[1]));
+    wire.extend(record(HANDSHAKE, &body[10..]));
+    probe.send(&wire).await;
+    let want = fatal_alert(AlertDescription::UnexpectedMessage);
+    assert_answer(
+        &mut probe,
+        &want,
+        "MessageInterleavedWithHandshakeMessage",
+        "UnexpectedMessage",
+    )
+    .await;
+}
+
+/// 40 KeyUpdates asking for one back, in one write. rustls answers 32 (its limit without
+/// application data between) and then fails silently; the keys are up, so no alert can be
+/// sent in plaintext and the server just closes. On the wire: 32 records of a KeyUpdate's
+/// size, nothing else; the client decrypts them all and sees no alert and no close_notify.
+#[tokio::test]
+async fn keyupdate_flood_closes_without_an_alert() {
+    let server = TestServer::start().await;
+    let mut probe = Probe::connect(server.tls, &server.cert).await;
+    probe.complete().await;
+    for _ in 0..40 {
+        probe.client.refresh_traffic_keys().unwrap();
+    }
+    let flood = probe.client_flight();
+    probe.send(&flood).await;
+    let (answer, end) = probe.read_to_end().await;
+    assert_eq!(end, End::Closed);
+    // A KeyUpdate: 4-byte header, 1-byte request, inner content type, 16-byte tag.
+    let sizes: Vec<(u8, usize)> = records(&answer)
+        .iter()
+        .map(|(ty, body)| (*ty, body.len()))
+        .collect();
+    assert_eq!(sizes, vec![(APPLICATION_DATA, 4 + 1 + 1 + 16); 32]);
+    probe.client_reads(&answer).expect("no alert among them");
+    let mut buf = [0u8; 16];
+    let eof = std::io::Read::read(&mut probe.client.reader(), &mut buf).unwrap_err();
+    assert_eq!(
+        eof.kind(),
+        std::io::ErrorKind::UnexpectedEof,
+        "closed without close_notify"
+    );
+    let lines = close_lines(probe.local).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("TooManyKeyUpdateRequests"), "{}", lines[0]);
+    assert_eq!(field(&lines[0], "alert"), "none", "{}", lines[0]);
+}
