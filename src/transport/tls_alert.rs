@@ -109,18 +109,18 @@ pub(crate) fn answer_failure(
     }
 }
 
-/// Whether the server still sends plaintext records: no ServerHello yet, or a full TLS
-/// 1.2 handshake before the server's ChangeCipherSpec (sent with its Finished, when the
-/// handshake completes). After a TLS 1.3 ServerHello (or a HelloRetryRequest: the two are
-/// not told apart here) every record is encrypted.
+/// Whether the server still sends plaintext records. TLS 1.3: until its ServerHello,
+/// which rustls builds right after completing the key exchange (a HelloRetryRequest does
+/// not complete it); every record after the ServerHello is encrypted. TLS 1.2: until its
+/// ChangeCipherSpec, sent with its Finished when a full handshake completes, or right
+/// after the ServerHello when resuming. Before a version is chosen nothing was sent.
 fn writes_plaintext(conn: &ServerConnection) -> bool {
     match conn.protocol_version() {
         None => true,
         Some(ProtocolVersion::TLSv1_2) => {
-            conn.is_handshaking()
-                && matches!(conn.handshake_kind(), None | Some(HandshakeKind::Full))
+            conn.is_handshaking() && conn.handshake_kind() != Some(HandshakeKind::Resumed)
         }
-        Some(_) => false,
+        Some(_) => conn.negotiated_key_exchange_group().is_none(),
     }
 }
 

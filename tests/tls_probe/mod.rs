@@ -59,7 +59,19 @@ pub fn records(wire: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 /// The secrets rustls logs, by NSS key-log label.
 #[derive(Debug, Default)]
-struct Secrets(Mutex<HashMap<String, Vec<u8>>>);
+pub struct Secrets(Mutex<HashMap<String, Vec<u8>>>);
+
+impl Secrets {
+    /// The last secret logged under `label`.
+    pub fn get(&self, label: &str) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {label} logged yet"))
+    }
+}
 
 impl rustls::KeyLog for Secrets {
     fn log(&self, label: &str, _client_random: &[u8], secret: &[u8]) {
@@ -148,6 +160,33 @@ pub enum End {
     StillOpen,
 }
 
+/// A client config trusting the PEM certificate `cert`: TLS 1.3 with
+/// TLS_AES_128_GCM_SHA256 only (the suite [`Sealer`] speaks), every key exchange group of
+/// ring's provider.
+pub fn client_config(cert: &Path) -> rustls::ClientConfig {
+    client_config_with_groups(cert, rustls::crypto::ring::default_provider().kx_groups)
+}
+
+/// [`client_config`] offering `groups`, a key share for the first.
+pub fn client_config_with_groups(
+    cert: &Path,
+    groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
+) -> rustls::ClientConfig {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(cert).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites = vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256];
+    provider.kx_groups = groups;
+    rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
 /// A TLS 1.3 client connection whose records the test can replace.
 pub struct Probe {
     tcp: TcpStream,
@@ -155,35 +194,31 @@ pub struct Probe {
     pub local: SocketAddr,
     /// The rustls client that does the handshake.
     pub client: rustls::ClientConnection,
+    config: Arc<rustls::ClientConfig>,
     secrets: Arc<Secrets>,
 }
 
 impl Probe {
-    /// Connects to `addr`; the client trusts the PEM certificate `cert`, speaks TLS 1.3
-    /// with TLS_AES_128_GCM_SHA256 only, and has sent nothing yet.
+    /// Connects to `addr` with [`client_config`]`(cert)`.
     pub async fn connect(addr: SocketAddr, cert: &Path) -> Probe {
-        use rustls::pki_types::{pem::PemObject, CertificateDer};
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(cert).unwrap() {
-            roots.add(c.unwrap()).unwrap();
-        }
-        let mut provider = rustls::crypto::ring::default_provider();
-        provider.cipher_suites = vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256];
+        Probe::connect_with(addr, client_config(cert)).await
+    }
+
+    /// Connects to `addr` with `config` (its key log is replaced by the probe's); the
+    /// client has sent nothing yet.
+    pub async fn connect_with(addr: SocketAddr, mut config: rustls::ClientConfig) -> Probe {
         let secrets = Arc::new(Secrets::default());
-        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         config.key_log = secrets.clone();
+        let config = Arc::new(config);
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        let client = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        let client = rustls::ClientConnection::new(config.clone(), name).unwrap();
         let tcp = TcpStream::connect(addr).await.unwrap();
         let local = tcp.local_addr().unwrap();
         Probe {
             tcp,
             local,
             client,
+            config,
             secrets,
         }
     }
@@ -214,16 +249,37 @@ impl Probe {
         self.client_flight()
     }
 
-    /// Completes the handshake and takes in what the server sends right after it (session
-    /// tickets).
+    /// Runs the handshake both ways until the client has finished it (TLS 1.2 or 1.3),
+    /// then takes in what the server sends right after it (session tickets).
     pub async fn complete(&mut self) {
-        let flight = self.to_client_finished().await;
-        self.send(&flight).await;
         let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let out = self.client_flight();
+            self.send(&out).await;
+            if !self.client.is_handshaking() {
+                break;
+            }
+            let n = tokio::time::timeout(CLOSE_WAIT, self.tcp.read(&mut buf))
+                .await
+                .expect("the server's flight")
+                .unwrap();
+            assert!(n > 0, "the server closed during the handshake");
+            self.client_reads(&buf[..n]).unwrap();
+        }
         while let Ok(Ok(n)) = tokio::time::timeout(QUIET, self.tcp.read(&mut buf)).await {
             assert!(n > 0, "the server closed after the handshake");
             self.client_reads(&buf[..n]).unwrap();
         }
+    }
+
+    /// The rustls client's traffic secrets after the handshake (its config must enable
+    /// secret extraction); the probe's client is unusable afterwards.
+    pub fn extract_secrets(&mut self) -> rustls::ExtractedSecrets {
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let fresh = rustls::ClientConnection::new(self.config.clone(), name).unwrap();
+        std::mem::replace(&mut self.client, fresh)
+            .dangerous_extract_secrets()
+            .unwrap()
     }
 
     /// Feeds server bytes to the rustls client.
@@ -238,26 +294,16 @@ impl Probe {
         Ok(())
     }
 
-    fn secret(&self, label: &str) -> Vec<u8> {
-        self.secrets
-            .0
-            .lock()
-            .unwrap()
-            .get(label)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {label} logged yet"))
-    }
-
     /// Seals records as the client's Finished flight would be (handshake traffic keys,
     /// from the first record).
     pub fn handshake_sealer(&self) -> Sealer {
-        Sealer::new(&self.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET"))
+        Sealer::new(&self.secrets.get("CLIENT_HANDSHAKE_TRAFFIC_SECRET"))
     }
 
     /// Seals records as the client's first application data would be. Only valid while
     /// the rustls client itself has sent nothing after its Finished.
     pub fn traffic_sealer(&self) -> Sealer {
-        Sealer::new(&self.secret("CLIENT_TRAFFIC_SECRET_0"))
+        Sealer::new(&self.secrets.get("CLIENT_TRAFFIC_SECRET_0"))
     }
 
     /// Sends bytes as they are.
@@ -267,9 +313,20 @@ impl Probe {
 
     /// Reads until the server closes: every byte it sent and how it ended.
     pub async fn read_to_end(&mut self) -> (Vec<u8>, End) {
+        self.read_while(CLOSE_WAIT, false).await
+    }
+
+    /// Reads what the server sends until it pauses for [`QUIET`] or closes.
+    pub async fn read_quiet(&mut self) -> (Vec<u8>, End) {
+        self.read_while(QUIET, true).await
+    }
+
+    /// Reads until the server closes, or until `wait` passes (from the start, or with
+    /// `from_last` from the last byte read).
+    async fn read_while(&mut self, wait: Duration, from_last: bool) -> (Vec<u8>, End) {
         let mut got = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];
-        let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
+        let mut deadline = tokio::time::Instant::now() + wait;
         loop {
             match tokio::time::timeout_at(deadline, self.tcp.read(&mut buf)).await {
                 Err(_) => return (got, End::StillOpen),
@@ -277,6 +334,73 @@ impl Probe {
                 Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
                 Ok(Err(_)) => return (got, End::Reset),
             }
+            if from_last {
+                deadline = tokio::time::Instant::now() + wait;
+            }
         }
+    }
+}
+
+/// Seals and opens TLS 1.2 AES-128-GCM records with secrets rustls extracted (RFC 5288:
+/// 4-byte salt, 8-byte explicit nonce, sequence number in the additional data).
+pub struct Tls12Aead {
+    key: LessSafeKey,
+    iv: [u8; 12],
+    seq: u64,
+}
+
+impl Tls12Aead {
+    /// One direction's key and next sequence number, as `dangerous_extract_secrets` gives.
+    pub fn new((seq, secrets): (u64, rustls::ConnectionTrafficSecrets)) -> Tls12Aead {
+        let rustls::ConnectionTrafficSecrets::Aes128Gcm { key, iv } = secrets else {
+            panic!("TLS_ECDHE_*_WITH_AES_128_GCM_SHA256 expected")
+        };
+        let key = UnboundKey::new(&AES_128_GCM, key.as_ref()).unwrap();
+        Tls12Aead {
+            key: LessSafeKey::new(key),
+            iv: iv.as_ref().try_into().unwrap(),
+            seq,
+        }
+    }
+
+    fn aad(&self, ty: u8, len: usize) -> Aad<[u8; 13]> {
+        let mut aad = [0u8; 13];
+        aad[..8].copy_from_slice(&self.seq.to_be_bytes());
+        aad[8..11].copy_from_slice(&[ty, 3, 3]);
+        aad[11..].copy_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+        Aad::from(aad)
+    }
+
+    /// One record of type `ty` carrying `body`.
+    pub fn seal(&mut self, ty: u8, body: &[u8]) -> Vec<u8> {
+        let mut nonce = self.iv;
+        for (n, s) in nonce[4..].iter_mut().zip(self.seq.to_be_bytes()) {
+            *n ^= s;
+        }
+        let aad = self.aad(ty, body.len());
+        let mut sealed = nonce[4..].to_vec();
+        let mut data = body.to_vec();
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad, &mut data)
+            .unwrap();
+        sealed.extend_from_slice(&data);
+        self.seq += 1;
+        record(ty, &sealed)
+    }
+
+    /// The plaintext of a record body of type `ty` (panics if it does not open).
+    pub fn open(&mut self, ty: u8, body: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; 12];
+        nonce[..4].copy_from_slice(&self.iv[..4]);
+        nonce[4..].copy_from_slice(&body[..8]);
+        let aad = self.aad(ty, body.len() - 8 - 16);
+        let mut data = body[8..].to_vec();
+        let plain = self
+            .key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), aad, &mut data)
+            .expect("the record opens")
+            .to_vec();
+        self.seq += 1;
+        plain
     }
 }
