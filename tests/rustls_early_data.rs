@@ -27,9 +27,9 @@ const ONE_RECORD_LIMIT: usize = 8_175;
 /// The same with the early data in two equal records, rustls reading 4 KiB per pass as it
 /// does from a socket (`read_tls` reads at most 4,096 bytes); an earlier record is charged
 /// again on each pass.
-const TWO_RECORDS_SMALL_READS_LIMIT: usize = 0;
+const TWO_RECORDS_SMALL_READS_LIMIT: usize = 6_519;
 /// Two records, everything given to rustls before one pass (what wkfuzz's stream does).
-const TWO_RECORDS_ONE_PASS_LIMIT: usize = 0;
+const TWO_RECORDS_ONE_PASS_LIMIT: usize = 8_158;
 
 /// How the client's first flight reaches the server.
 #[derive(Clone, Copy, Debug)]
@@ -149,7 +149,7 @@ fn localhost() -> ServerName<'static> {
 fn take_ticket(pki: &Pki, config: &Arc<ClientConfig>) {
     let mut client = ClientConnection::new(config.clone(), localhost()).unwrap();
     let mut issuer = ServerConnection::new(pki.issuing.clone()).unwrap();
-    while client.is_handshaking() || issuer.wants_write() {
+    while client.wants_write() || issuer.wants_write() {
         reads(&mut issuer, &flight(&mut client));
         reads(&mut client, &flight(&mut issuer));
     }

@@ -294,6 +294,18 @@ impl Probe {
         Ok(())
     }
 
+    /// What the rustls client's reader says once the server's bytes are in and the socket
+    /// is at its end: `UnexpectedEof` for a close without close_notify (after a
+    /// close_notify the reader returns `Ok(0)`, reported here as `Other`).
+    pub fn client_end(&mut self) -> std::io::ErrorKind {
+        self.client.read_tls(&mut &[][..]).unwrap();
+        let mut buf = [0u8; 64];
+        match std::io::Read::read(&mut self.client.reader(), &mut buf) {
+            Err(e) => e.kind(),
+            Ok(_) => std::io::ErrorKind::Other,
+        }
+    }
+
     /// Seals records as the client's Finished flight would be (handshake traffic keys,
     /// from the first record).
     pub fn handshake_sealer(&self) -> Sealer {
