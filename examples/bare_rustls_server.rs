@@ -2,7 +2,7 @@
 //! `wkfuzz serve` (built by [`wkfuzz::tls::TlsFiles`], as `serve --cert --key` builds it),
 //! with none of wkfuzz's glue. rustls reads the socket itself (`read_tls` on the
 //! `TcpStream`), and on an error the server sends what rustls queued and closes, as
-//! rustls's own examples do. A request ending in a blank line (tlsfuzzer's
+//! rustls's own examples do. A request up to an empty line (tlsfuzzer's
 //! `GET / HTTP/1.0`) gets one HTTP answer in one record, then close_notify, like the WSS
 //! listener's 426. It is the baseline `wkfuzz serve` is compared with in BENCHMARKS.md
 //! ("TLS conformance").
@@ -99,13 +99,20 @@ fn serve(mut sock: TcpStream, config: Arc<ServerConfig>) -> io::Result<()> {
                 Err(e) => return Err(e),
             }
         }
-        if request.windows(4).any(|w| w == b"\r\n\r\n") {
+        if ends_headers(&request) {
             conn.writer().write_all(ANSWER)?;
             conn.send_close_notify();
             break;
         }
     }
     finish(&mut conn, &mut sock)
+}
+
+/// Whether `request` holds an empty line: the end of HTTP headers, with CRLF or bare LF
+/// line ends as lenient parsers (httparse, which the WSS listener uses) accept them;
+/// tlsfuzzer sends both `GET / HTTP/1.0\r\n\r\n` and `GET / HTTP/1.0\n\n`.
+fn ends_headers(request: &[u8]) -> bool {
+    request.windows(2).any(|w| w == b"\n\n") || request.windows(3).any(|w| w == b"\n\r\n")
 }
 
 /// Sends what rustls queued (the answer, an alert, close_notify) and closes, as rustls's

@@ -224,30 +224,47 @@ async fn unsolicited_cert_extension_closes_without_an_alert() {
     assert_answer(&mut probe, b"", "UnsolicitedCertExtension", "none").await;
 }
 
+/// A TLS 1.2 client trusting `ca`, with TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 only.
+fn tls12_config(ca: &std::path::Path) -> rustls::ClientConfig {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites =
+        vec![rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// rustls decodes a TLS 1.2 ClientKeyExchange outside its alerting path: a public key
+/// announced longer than the message fails silently (MessageTooShort). The server still
+/// writes plaintext (its ChangeCipherSpec comes after the client's Finished), so it sends
+/// decode_error, the alert rustls gives its other malformed messages.
+#[tokio::test]
+async fn invalid_message_gets_the_alert_rustls_gives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ca) = server(dir.path(), false).await;
+    let mut probe = Probe::connect_with(server.addr, tls12_config(&ca)).await;
+    probe.to_second_flight().await;
+    // ClientKeyExchange: an ECDH public key of 65 bytes announced, 1 present.
+    probe.send(&record(HANDSHAKE, &[16, 0, 0, 2, 65, 4])).await;
+    let want = fatal_alert(AlertDescription::DecodeError);
+    assert_answer(&mut probe, &want, "MessageTooShort", "DecodeError").await;
+}
+
 #[tokio::test]
 async fn too_many_renegotiation_requests_closes_without_an_alert() {
     let dir = tempfile::tempdir().unwrap();
     let (server, ca) = server(dir.path(), false).await;
-    let mut provider = rustls::crypto::ring::default_provider();
-    provider.cipher_suites =
-        vec![rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
-    let tls12 = |provider| {
-        let mut roots = rustls::RootCertStore::empty();
-        let pem = std::fs::read(&ca).unwrap();
-        use rustls::pki_types::{pem::PemObject, CertificateDer};
-        roots.add(CertificateDer::from_pem_slice(&pem).unwrap()).unwrap();
-        rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-            .with_protocol_versions(&[&rustls::version::TLS12])
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth()
-    };
     // A ClientHello to ask for renegotiation with: any well-formed one.
     let hello = {
-        let mut fresh = Probe::connect_with(server.addr, tls12(provider.clone())).await;
+        let mut fresh = Probe::connect_with(server.addr, tls12_config(&ca)).await;
         records(&fresh.client_flight())[0].1.clone()
     };
-    let mut config = tls12(provider);
+    let mut config = tls12_config(&ca);
     config.enable_secret_extraction = true;
     let mut probe = Probe::connect_with(server.addr, config).await;
     probe.complete().await;

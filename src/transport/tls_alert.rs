@@ -11,12 +11,14 @@
 //!
 //! The rows are the silent errors of rustls 0.23.46's server side (`conn.rs`
 //! `process_more_input`, `common_state.rs` `TemperCounters` and `process_alert`, the TLS
-//! 1.3 record unpadding, `server/hs.rs`, `server/tls13.rs`). The fuzz oracle
-//! [`LayerError::follows_alert_table`] fails on a silent error without a row, so a rustls
-//! upgrade that adds one is noticed; `tests/tls_alert.rs` has a test per row on the wire.
+//! 1.3 record unpadding, `tls12::decode_kx_params`, `server/hs.rs`, `server/tls13.rs`).
+//! The fuzz oracle [`LayerError::follows_alert_table`] fails on a silent error without a
+//! row, so a rustls upgrade that adds one is noticed. `tests/tls_alert_table.rs` has a
+//! test per row on the wire (the refused-0-RTT row in `tests/rustls_early_data.rs`, the
+//! KeyUpdate flood in `tests/tls_conformance.rs`).
 
 use super::error::{LayerError, SentAlert};
-use rustls::{AlertDescription, Error, InvalidMessage, PeerMisbehaved, ProtocolVersion};
+use rustls::{AlertDescription, Error, PeerMisbehaved, ProtocolVersion};
 use rustls::{HandshakeKind, ServerConnection};
 
 /// What the peer gets when rustls failed without queuing an alert.
@@ -37,18 +39,17 @@ pub fn answer(error: &Error) -> Option<Answer> {
         // 6.2: a fatal alert ends the connection; answering it would be talking to a
         // peer that has gone.
         Error::AlertReceived(_) => Answer::Close,
-        // A handshake message longer than rustls's 64 KiB limit: 6.2 decode_error ("the
-        // length of the message was incorrect"), as rustls answers its other malformed
-        // messages.
-        Error::InvalidMessage(InvalidMessage::HandshakePayloadTooLarge) => {
-            Answer::Alert(A::DecodeError)
-        }
+        // A malformed message that rustls decodes outside its usual alerting path (a
+        // handshake message over its 64 KiB limit; a TLS 1.2 ClientKeyExchange whose
+        // public key overruns it): the alert rustls itself gives malformed messages, 6.2
+        // decode_error for nearly all ("the length of the message was incorrect").
+        Error::InvalidMessage(m) => Answer::Alert(A::from(*m)),
         Error::PeerMisbehaved(p) => match p {
             // 5.1: a handshake message split over records with another record between.
             P::MessageInterleavedWithHandshakeMessage
             | P::RejectedEarlyDataInterleavedWithHandshakeMessage
-            // 5.1: zero-length fragments of handshake type MUST NOT be sent (rustls
-            // tolerates a few empty records of any type).
+            // More than 32 empty records in a row: rustls refuses empty handshake and
+            // alert records earlier, so only empty application data gets here, encrypted.
             | P::TooManyEmptyFragments
             // 5.4: a TLSInnerPlaintext with no non-zero octet.
             | P::IllegalTlsInnerPlaintext

@@ -249,6 +249,23 @@ impl Probe {
         self.client_flight()
     }
 
+    /// Sends the ClientHello and takes in the server's answer until the client has its
+    /// next flight (TLS 1.2: ClientKeyExchange, ChangeCipherSpec, Finished), unsent.
+    pub async fn to_second_flight(&mut self) -> Vec<u8> {
+        let hello = self.client_flight();
+        self.send(&hello).await;
+        let mut buf = vec![0u8; 64 * 1024];
+        while !self.client.wants_write() {
+            let n = tokio::time::timeout(CLOSE_WAIT, self.tcp.read(&mut buf))
+                .await
+                .expect("the server's first flight")
+                .unwrap();
+            assert!(n > 0, "the server closed during the handshake");
+            self.client_reads(&buf[..n]).unwrap();
+        }
+        self.client_flight()
+    }
+
     /// Runs the handshake both ways until the client has finished it (TLS 1.2 or 1.3),
     /// then takes in what the server sends right after it (session tickets).
     pub async fn complete(&mut self) {
