@@ -226,17 +226,22 @@ async fn unsolicited_cert_extension_closes_without_an_alert() {
 
 /// A TLS 1.2 client trusting `ca`, with TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 only.
 fn tls12_config(ca: &std::path::Path) -> rustls::ClientConfig {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut provider = rustls::crypto::ring::default_provider();
     provider.cipher_suites =
         vec![rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
     rustls::ClientConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&[&rustls::version::TLS12])
         .unwrap()
-        .with_root_certificates(roots)
+        .with_root_certificates(config_roots(ca))
         .with_no_client_auth()
+}
+
+/// A root store with the CA in `ca`.
+fn config_roots(ca: &std::path::Path) -> rustls::RootCertStore {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    roots
 }
 
 /// rustls decodes a TLS 1.2 ClientKeyExchange outside its alerting path: a public key
@@ -286,4 +291,51 @@ async fn too_many_renegotiation_requests_closes_without_an_alert() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("TooManyRenegotiationRequests"), "{}", lines[0]);
     assert_eq!(field(&lines[0], "alert"), "none", "{}", lines[0]);
+}
+
+/// rustls keeps a handshake message's records in its buffer until the message is whole,
+/// 64 KiB at most: a ClientHello of 60,000 bytes sent one byte per record (6 bytes each
+/// on the wire) fills it, and `read_tls` refuses more. A limit, not a violation: the
+/// connection closes without an alert.
+#[tokio::test]
+async fn read_tls_refusing_input_closes_without_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ca) = server(dir.path(), false).await;
+    let mut probe = Probe::connect(server.addr, &ca).await;
+    let mut wire = record(HANDSHAKE, &[1, 0, 0xea, 0x60]);
+    for _ in 0..60_000 {
+        wire.extend(record(HANDSHAKE, &[3]));
+    }
+    probe.send(&wire).await;
+    assert_answer(&mut probe, b"", "read_tls: message buffer full", "none").await;
+}
+
+/// TLS 1.2, the client offering only the ed25519 signature scheme (as a modelled
+/// ClientHello in the handshake target's corpus does) to a server whose one key is ECDSA:
+/// the certificate resolver falls back to that key, and rustls finds no offered scheme to
+/// sign the ServerKeyExchange with, an `Error::General` it answers with no alert. Its
+/// first flight is dropped unsent, so the server answers the ClientHello with
+/// handshake_failure alone, in plaintext.
+#[tokio::test]
+async fn incompatible_signing_key_gets_handshake_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ca) = server(dir.path(), false).await;
+    let mut provider = (**tls12_config(&ca).crypto_provider()).clone();
+    let ed25519 = provider
+        .signature_verification_algorithms
+        .mapping
+        .iter()
+        .find(|(scheme, _)| *scheme == rustls::SignatureScheme::ED25519)
+        .unwrap();
+    provider.signature_verification_algorithms.mapping = std::slice::from_ref(ed25519);
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(config_roots(&ca))
+        .with_no_client_auth();
+    let mut probe = Probe::connect_with(server.addr, config).await;
+    let hello = probe.client_flight();
+    probe.send(&hello).await;
+    let want = fatal_alert(AlertDescription::HandshakeFailure);
+    assert_answer(&mut probe, &want, "incompatible signing key", "HandshakeFailure").await;
 }

@@ -67,8 +67,15 @@ pub fn answer(error: &Error) -> Option<Answer> {
             P::TooManyKeyUpdateRequests | P::TooManyRenegotiationRequests => Answer::Close,
             _ => return None,
         },
-        // Our own: rustls refused more input (its buffer is full).
+        // Our own: rustls refused more input, its buffer full of one handshake message
+        // cut into tiny records (a limit on memory, not a protocol violation).
         Error::General(detail) if detail.starts_with(READ_TLS_FAILED) => Answer::Close,
+        // TLS 1.2: the certificate's key signs with none of the schemes the client
+        // offered, found while signing the ServerKeyExchange: no acceptable set of
+        // security parameters, 6.2 handshake_failure (rustls's alert for the same in 1.3).
+        Error::General(detail) if detail == INCOMPATIBLE_SIGNING_KEY => {
+            Answer::Alert(A::HandshakeFailure)
+        }
         _ => return None,
     };
     Some(row)
@@ -76,6 +83,10 @@ pub fn answer(error: &Error) -> Option<Answer> {
 
 /// How the `Error::General` the layer makes of a failed `read_tls` starts.
 pub(crate) const READ_TLS_FAILED: &str = "read_tls: ";
+
+/// rustls 0.23's `Error::General` when no offered signature scheme fits the key
+/// (`server/tls12.rs`, `emit_server_kx`).
+const INCOMPATIBLE_SIGNING_KEY: &str = "incompatible signing key";
 
 /// A fatal alert record in plaintext, as rustls writes its own (record version TLS 1.2).
 pub fn plaintext_alert(description: AlertDescription) -> [u8; 7] {
