@@ -263,14 +263,6 @@ fn keys_up(wire: &[u8]) -> bool {
     false
 }
 
-/// The value of `key=` in a log line.
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split(&format!(" {key}="))
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or("")
-}
-
 fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let w = world();
     w.rt.block_on(async {
@@ -320,7 +312,12 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 "failed handshake without an alert or a peer close: {}",
                 line
             );
-            prop_assert_ne!(alert, "CloseNotify", "a failure is no clean close: {}", line);
+            prop_assert_ne!(
+                alert,
+                "CloseNotify",
+                "a failure is no clean close: {}",
+                line
+            );
             prop_assert!(!driven.intact, "an undamaged handshake failed: {}", line);
         } else {
             prop_assert!(stage == "connect" || stage == "session", "{}", line);
@@ -396,7 +393,11 @@ fn assert_own_alert(wire: &[u8], error: &str, alert: rustls::AlertDescription) {
         tcp.write_all(wire).await.unwrap();
         let mut answer = Vec::new();
         let _ = tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer)).await;
-        assert_eq!(answer, [21, 3, 3, 0, 2, 2, u8::from(alert)], "{answer:02x?}");
+        assert_eq!(
+            answer,
+            [21, 3, 3, 0, 2, 2, u8::from(alert)],
+            "{answer:02x?}"
+        );
         let lines = close_lines_since(local, mark).await;
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains(error), "{}", lines[0]);
@@ -436,7 +437,10 @@ fn warning_alert_flood_gets_unexpected_message() {
         // level warning (1), description user_canceled (90)
         wire.extend(record(21, &[1, 90]));
     }
-    let (error, alert) = ("TooManyWarningAlertsReceived", AlertDescription::UnexpectedMessage);
+    let (error, alert) = (
+        "TooManyWarningAlertsReceived",
+        AlertDescription::UnexpectedMessage,
+    );
     assert_own_alert(&wire, error, alert);
 }
 

@@ -6,9 +6,11 @@
 //! twice: a valid handshake whose early data is one record of more than 8 KiB fails with
 //! bad_record_mac after the client's Finished, and more passes (smaller reads) charge more.
 //!
-//! Everything here is rustls's public API, in memory, so the code is the reproduction to
-//! report upstream. The boundaries are pinned as constants: a rustls upgrade that fixes the
-//! bug moves them (to the full budget) and fails these tests, which is the point.
+//! `Feed::SmallReads` and `Feed::OnePass` use rustls's public API only, in memory: the
+//! reproduction to report upstream. `Feed::Wkfuzz` is the same through wkfuzz's stream,
+//! which gives rustls everything a read brought before processing. The boundaries are
+//! pinned as constants: a rustls upgrade that fixes the bug moves them (to the full budget)
+//! and fails these tests, which is the point.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -98,7 +100,11 @@ where
 }
 
 /// The refusing server takes in `wire` as `feed` says; what it answers, or its error.
-fn server_reads(server: &mut Stream, feed: Feed, mut wire: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+fn server_reads(
+    server: &mut Stream,
+    feed: Feed,
+    mut wire: &[u8],
+) -> Result<Vec<u8>, rustls::Error> {
     let mut out = Vec::new();
     if let Feed::Wkfuzz = feed {
         let mut plain = Vec::new();
@@ -170,7 +176,9 @@ fn early_connection(pki: &Pki, early: &[usize], key_log: Arc<Secrets>) -> Client
 
 /// The refusing server as a wkfuzz TLS stream.
 fn refusing_stream(pki: &Pki) -> Stream {
-    Stream::Tls(Box::new(ServerConnection::new(pki.refusing.clone()).unwrap()))
+    Stream::Tls(Box::new(
+        ServerConnection::new(pki.refusing.clone()).unwrap(),
+    ))
 }
 
 /// The client sends `early` to the refusing server (no PSK it knows, so a full handshake,
@@ -220,7 +228,10 @@ fn one_record_of_early_data_is_charged_twice() {
 #[test]
 fn small_reads_charge_split_early_data_more_often() {
     let pki = pki();
-    assert_eq!(limit(&pki, 2, Feed::SmallReads), TWO_RECORDS_SMALL_READS_LIMIT);
+    assert_eq!(
+        limit(&pki, 2, Feed::SmallReads),
+        TWO_RECORDS_SMALL_READS_LIMIT
+    );
     assert_eq!(limit(&pki, 2, Feed::OnePass), TWO_RECORDS_ONE_PASS_LIMIT);
     assert_eq!(limit(&pki, 2, Feed::Wkfuzz), TWO_RECORDS_ONE_PASS_LIMIT);
 }

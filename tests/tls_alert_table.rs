@@ -31,26 +31,6 @@ async fn server(dir: &std::path::Path, client_auth: bool) -> (KeyServer, std::pa
     (server, pki.ca_file)
 }
 
-/// The value of `key=` in a log line.
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split(&format!(" {key}="))
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or("")
-}
-
-/// Reads until the server closes: checks it sent `want` and closed cleanly, and that its one
-/// log line names `error` and the alert (as logged: a description, or "none").
-async fn assert_answer(probe: &mut Probe, want: &[u8], error: &str, alert: &str) {
-    let (answer, end) = probe.read_to_end().await;
-    assert_eq!(answer, want, "the server's answer (hex): {answer:02x?}");
-    assert_eq!(end, End::Closed);
-    let lines = close_lines(probe.local).await;
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains(error), "{}", lines[0]);
-    assert_eq!(field(&lines[0], "alert"), alert, "{}", lines[0]);
-}
-
 /// Sends `wire` before any ClientHello: the server is in plaintext and answers with
 /// exactly the table's alert for `error`.
 async fn assert_plaintext_row(wire: &[u8], error: &str, alert: AlertDescription) {
@@ -59,7 +39,8 @@ async fn assert_plaintext_row(wire: &[u8], error: &str, alert: AlertDescription)
     let mut probe = Probe::connect(server.addr, &ca).await;
     probe.send(wire).await;
     let want = fatal_alert(alert);
-    assert_answer(&mut probe, &want, error, &format!("{alert:?}")).await;
+    probe.expect_answer(&want).await;
+    assert_closed_with(probe.local, error, &format!("{alert:?}")).await;
 }
 
 #[tokio::test]
@@ -67,8 +48,11 @@ async fn alert_received_is_not_answered() {
     let dir = tempfile::tempdir().unwrap();
     let (server, ca) = server(dir.path(), false).await;
     let mut probe = Probe::connect(server.addr, &ca).await;
-    probe.send(&fatal_alert(AlertDescription::HandshakeFailure)).await;
-    assert_answer(&mut probe, b"", "HandshakeFailure", "none").await;
+    probe
+        .send(&fatal_alert(AlertDescription::HandshakeFailure))
+        .await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "HandshakeFailure", "none").await;
 }
 
 #[tokio::test]
@@ -103,7 +87,8 @@ async fn too_many_empty_fragments_closes_without_an_alert() {
         .flat_map(|_| sealer.seal(APPLICATION_DATA, &[], 0))
         .collect();
     probe.send(&wire).await;
-    assert_answer(&mut probe, b"", "TooManyEmptyFragments", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "TooManyEmptyFragments", "none").await;
 }
 
 #[tokio::test]
@@ -156,7 +141,9 @@ async fn server_name_differed_on_retry_gets_illegal_parameter() {
     let (retry, _) = probe.read_quiet().await;
     let kinds: Vec<u8> = records(&retry).iter().map(|(ty, _)| *ty).collect();
     assert_eq!(kinds[0], HANDSHAKE, "{retry:02x?}");
-    assert!(kinds.iter().all(|ty| [HANDSHAKE, CHANGE_CIPHER_SPEC].contains(ty)));
+    assert!(kinds
+        .iter()
+        .all(|ty| [HANDSHAKE, CHANGE_CIPHER_SPEC].contains(ty)));
     probe.client_reads(&retry).unwrap();
     // The second ClientHello names another server (same length, so it still parses).
     let mut second = probe.client_flight();
@@ -168,7 +155,8 @@ async fn server_name_differed_on_retry_gets_illegal_parameter() {
     probe.send(&second).await;
     let want = fatal_alert(AlertDescription::IllegalParameter);
     let error = "ServerNameDifferedOnRetry";
-    assert_answer(&mut probe, &want, error, "IllegalParameter").await;
+    probe.expect_answer(&want).await;
+    assert_closed_with(probe.local, error, "IllegalParameter").await;
 }
 
 #[tokio::test]
@@ -176,11 +164,12 @@ async fn illegal_tls_inner_plaintext_closes_without_an_alert() {
     let dir = tempfile::tempdir().unwrap();
     let (server, ca) = server(dir.path(), false).await;
     let mut probe = Probe::connect(server.addr, &ca).await;
-    probe.to_client_finished().await;
+    probe.run_to_client_finished().await;
     // An inner plaintext of zeros only: no content type (RFC 8446 5.4).
     let zeros = probe.handshake_sealer().seal(0, &[], 15);
     probe.send(&zeros).await;
-    assert_answer(&mut probe, b"", "IllegalTlsInnerPlaintext", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "IllegalTlsInnerPlaintext", "none").await;
 }
 
 #[tokio::test]
@@ -196,13 +185,15 @@ async fn illegal_middlebox_change_cipher_spec_closes_without_an_alert() {
     let (answer, end) = probe.read_to_end().await;
     assert_eq!(end, End::Closed);
     // The client reads the whole flight: no alert in it, and no close_notify after it.
-    probe.client_reads(&answer).expect("the server's flight, no alert");
-    assert!(!probe.client.is_handshaking(), "the flight ends with Finished");
+    probe
+        .client_reads(&answer)
+        .expect("the server's flight, no alert");
+    assert!(
+        !probe.client.is_handshaking(),
+        "the flight ends with Finished"
+    );
     assert_eq!(probe.client_end(), std::io::ErrorKind::UnexpectedEof);
-    let lines = close_lines(probe.local).await;
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("IllegalMiddleboxChangeCipherSpec"), "{}", lines[0]);
-    assert_eq!(field(&lines[0], "alert"), "none", "{}", lines[0]);
+    assert_closed_with(probe.local, "IllegalMiddleboxChangeCipherSpec", "none").await;
 }
 
 #[tokio::test]
@@ -210,7 +201,7 @@ async fn unsolicited_cert_extension_closes_without_an_alert() {
     let dir = tempfile::tempdir().unwrap();
     let (server, ca) = server(dir.path(), true).await;
     let mut probe = Probe::connect(server.addr, &ca).await;
-    probe.to_client_finished().await;
+    probe.run_to_client_finished().await;
     // Certificate: empty context, one entry (a stand-in DER) with an extension the
     // server's CertificateRequest did not offer: status_request (5) carrying a one-byte
     // OCSP response (rustls keeps no other kind, so no other kind fails).
@@ -221,7 +212,8 @@ async fn unsolicited_cert_extension_closes_without_an_alert() {
     let message = [&[11, 0, 0, body.len() as u8][..], &body].concat();
     let record = probe.handshake_sealer().seal(HANDSHAKE, &message, 0);
     probe.send(&record).await;
-    assert_answer(&mut probe, b"", "UnsolicitedCertExtension", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "UnsolicitedCertExtension", "none").await;
 }
 
 /// A TLS 1.2 client trusting `ca`, with TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 only.
@@ -240,7 +232,9 @@ fn tls12_config(ca: &std::path::Path) -> rustls::ClientConfig {
 fn config_roots(ca: &std::path::Path) -> rustls::RootCertStore {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    roots
+        .add(CertificateDer::from_pem_file(ca).unwrap())
+        .unwrap();
     roots
 }
 
@@ -253,11 +247,12 @@ async fn invalid_message_gets_the_alert_rustls_gives_it() {
     let dir = tempfile::tempdir().unwrap();
     let (server, ca) = server(dir.path(), false).await;
     let mut probe = Probe::connect_with(server.addr, tls12_config(&ca)).await;
-    probe.to_second_flight().await;
+    probe.run_to_second_flight().await;
     // ClientKeyExchange: an ECDH public key of 65 bytes announced, 1 present.
     probe.send(&record(HANDSHAKE, &[16, 0, 0, 2, 65, 4])).await;
     let want = fatal_alert(AlertDescription::DecodeError);
-    assert_answer(&mut probe, &want, "MessageTooShort", "DecodeError").await;
+    probe.expect_answer(&want).await;
+    assert_closed_with(probe.local, "MessageTooShort", "DecodeError").await;
 }
 
 #[tokio::test]
@@ -287,10 +282,7 @@ async fn too_many_renegotiation_requests_closes_without_an_alert() {
     assert_eq!(*ty, ALERT);
     let warning = [1, u8::from(AlertDescription::NoRenegotiation)];
     assert_eq!(rx.open(ALERT, body), warning);
-    let lines = close_lines(probe.local).await;
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("TooManyRenegotiationRequests"), "{}", lines[0]);
-    assert_eq!(field(&lines[0], "alert"), "none", "{}", lines[0]);
+    assert_closed_with(probe.local, "TooManyRenegotiationRequests", "none").await;
 }
 
 /// rustls keeps a handshake message's records in its buffer until the message is whole,
@@ -307,7 +299,8 @@ async fn read_tls_refusing_input_closes_without_an_alert() {
         wire.extend(record(HANDSHAKE, &[3]));
     }
     probe.send(&wire).await;
-    assert_answer(&mut probe, b"", "read_tls: message buffer full", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "read_tls: message buffer full", "none").await;
 }
 
 /// TLS 1.2, the client offering only the ed25519 signature scheme (as a modelled
@@ -337,5 +330,6 @@ async fn incompatible_signing_key_gets_handshake_failure() {
     let hello = probe.client_flight();
     probe.send(&hello).await;
     let want = fatal_alert(AlertDescription::HandshakeFailure);
-    assert_answer(&mut probe, &want, "incompatible signing key", "HandshakeFailure").await;
+    probe.expect_answer(&want).await;
+    assert_closed_with(probe.local, "incompatible signing key", "HandshakeFailure").await;
 }

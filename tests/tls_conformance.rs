@@ -13,26 +13,6 @@ use common::*;
 use rustls::AlertDescription;
 use tls_probe::*;
 
-/// The value of `key=` in a log line.
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split(&format!(" {key}="))
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or("")
-}
-
-/// Reads what the server sends until it closes; checks it is `want` and a clean close,
-/// and that the one log line names `error` and the alert sent (`alert` as logged).
-async fn assert_answer(probe: &mut Probe, want: &[u8], error: &str, alert: &str) {
-    let (answer, end) = probe.read_to_end().await;
-    assert_eq!(answer, want, "the server's answer (hex): {answer:02x?}");
-    assert_eq!(end, End::Closed);
-    let lines = close_lines(probe.local).await;
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains(error), "{}", lines[0]);
-    assert_eq!(field(&lines[0], "alert"), alert, "{}", lines[0]);
-}
-
 /// tlsfuzzer test-tls13-finished "padding ... pad_right 131072": a Finished whose 32-byte
 /// verify_data is followed by 128 KiB of zeros. Its first record carries a handshake
 /// header over rustls's 64 KiB limit, under the handshake keys: rustls queues no alert and
@@ -42,14 +22,15 @@ async fn assert_answer(probe: &mut Probe, want: &[u8], error: &str, alert: &str)
 async fn padded_oversized_finished_closes_without_an_alert() {
     let server = TestServer::start().await;
     let mut probe = Probe::connect(server.tls, &server.cert).await;
-    probe.to_client_finished().await;
+    probe.run_to_client_finished().await;
     let len: u32 = 32 + 0x2_0000;
     let mut finished = vec![20];
     finished.extend_from_slice(&len.to_be_bytes()[1..]);
     finished.resize(16 * 1024, 0);
     let record = probe.handshake_sealer().seal(HANDSHAKE, &finished, 0);
     probe.send(&record).await;
-    assert_answer(&mut probe, b"", "HandshakePayloadTooLarge", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "HandshakePayloadTooLarge", "none").await;
 }
 
 /// A fatal alert (unknown_ca) instead of a ClientHello: nothing is answered.
@@ -58,7 +39,8 @@ async fn fatal_alert_before_the_hello_is_not_answered() {
     let server = TestServer::start().await;
     let mut probe = Probe::connect(server.tls, &server.cert).await;
     probe.send(&fatal_alert(AlertDescription::UnknownCA)).await;
-    assert_answer(&mut probe, b"", "UnknownCA", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "UnknownCA", "none").await;
 }
 
 /// tlsfuzzer's client that does not trust the certificate: after the server's flight it
@@ -69,7 +51,7 @@ async fn fatal_alert_after_the_server_flight_is_not_answered() {
     let server = TestServer::start().await;
     for encrypted in [false, true] {
         let mut probe = Probe::connect(server.tls, &server.cert).await;
-        probe.to_client_finished().await;
+        probe.run_to_client_finished().await;
         let alert = if encrypted {
             let body = [2, u8::from(AlertDescription::UnknownCA)];
             probe.handshake_sealer().seal(ALERT, &body, 0)
@@ -77,7 +59,8 @@ async fn fatal_alert_after_the_server_flight_is_not_answered() {
             fatal_alert(AlertDescription::UnknownCA)
         };
         probe.send(&alert).await;
-        assert_answer(&mut probe, b"", "UnknownCA", "none").await;
+        probe.expect_answer(b"").await;
+        assert_closed_with(probe.local, "UnknownCA", "none").await;
     }
 }
 
@@ -90,7 +73,8 @@ async fn fatal_alert_after_the_handshake_is_not_answered() {
     let body = [2, u8::from(AlertDescription::InternalError)];
     let alert = probe.traffic_sealer().seal(ALERT, &body, 0);
     probe.send(&alert).await;
-    assert_answer(&mut probe, b"", "InternalError", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "InternalError", "none").await;
 }
 
 /// A ClientHello split over two handshake records with a ChangeCipherSpec record between
@@ -107,9 +91,9 @@ async fn message_interleaved_with_the_handshake_gets_unexpected_message() {
     wire.extend(record(HANDSHAKE, &body[10..]));
     probe.send(&wire).await;
     let want = fatal_alert(AlertDescription::UnexpectedMessage);
-    assert_answer(
-        &mut probe,
-        &want,
+    probe.expect_answer(&want).await;
+    assert_closed_with(
+        probe.local,
         "MessageInterleavedWithHandshakeMessage",
         "UnexpectedMessage",
     )
@@ -131,7 +115,8 @@ async fn keyupdate_flood_closes_without_an_alert() {
     }
     let flood = probe.client_flight();
     probe.send(&flood).await;
-    assert_answer(&mut probe, b"", "TooManyKeyUpdateRequests", "none").await;
+    probe.expect_answer(b"").await;
+    assert_closed_with(probe.local, "TooManyKeyUpdateRequests", "none").await;
 }
 
 /// A close_notify and another record in one read: rustls takes nothing after the
@@ -149,9 +134,7 @@ async fn records_after_close_notify_are_ignored() {
     probe.send(&[close_notify, after].concat()).await;
     let (_, end) = probe.read_to_end().await;
     assert_eq!(end, End::Closed);
-    let lines = close_lines(probe.local).await;
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert_eq!(field(&lines[0], "alert"), "-", "{}", lines[0]);
+    assert_closed_with(probe.local, "peer closed", "-").await;
     // The server serves on.
     chat(&server, "after-close-a", "after-close-b", 1).await;
 }

@@ -44,7 +44,10 @@ pub(crate) fn feed(layer: &mut Layer, bytes: &[u8], outcome: &mut Outcome) -> Op
             let LayerError::Tls { error, alert } = &e else {
                 panic!("a TLS layer failed with a WebSocket error: {e}")
             };
-            assert!(e.follows_alert_table(), "TLS failure off the alert table: {e}");
+            assert!(
+                e.follows_alert_table(),
+                "TLS failure off the alert table: {e}"
+            );
             let on_wire = last_alert(&fed.wire_out);
             let (kind, reported) = match *alert {
                 SentAlert::Plain(a) => ("fatal_alerts", Some(a)),

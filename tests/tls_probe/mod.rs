@@ -234,59 +234,63 @@ impl Probe {
 
     /// Sends the ClientHello and takes in the server's first flight until the client is
     /// ready to finish. Returns the client's second flight (its CCS and Finished), unsent.
-    pub async fn to_client_finished(&mut self) -> Vec<u8> {
-        let hello = self.client_flight();
-        self.send(&hello).await;
-        let mut buf = vec![0u8; 64 * 1024];
-        while self.client.is_handshaking() {
-            let n = tokio::time::timeout(CLOSE_WAIT, self.tcp.read(&mut buf))
-                .await
-                .expect("the server's first flight")
-                .unwrap();
-            assert!(n > 0, "the server closed during the handshake");
-            self.client_reads(&buf[..n]).unwrap();
-        }
-        self.client_flight()
+    pub async fn run_to_client_finished(&mut self) -> Vec<u8> {
+        self.hello_then_read_while(|c| c.is_handshaking()).await
     }
 
     /// Sends the ClientHello and takes in the server's answer until the client has its
     /// next flight (TLS 1.2: ClientKeyExchange, ChangeCipherSpec, Finished), unsent.
-    pub async fn to_second_flight(&mut self) -> Vec<u8> {
+    pub async fn run_to_second_flight(&mut self) -> Vec<u8> {
+        self.hello_then_read_while(|c| !c.wants_write()).await
+    }
+
+    /// Sends the ClientHello, takes in what the server sends while `more` says so, and
+    /// returns the client's next flight, unsent.
+    async fn hello_then_read_while(
+        &mut self,
+        more: fn(&rustls::ClientConnection) -> bool,
+    ) -> Vec<u8> {
         let hello = self.client_flight();
         self.send(&hello).await;
-        let mut buf = vec![0u8; 64 * 1024];
-        while !self.client.wants_write() {
-            let n = tokio::time::timeout(CLOSE_WAIT, self.tcp.read(&mut buf))
-                .await
-                .expect("the server's first flight")
-                .unwrap();
-            assert!(n > 0, "the server closed during the handshake");
-            self.client_reads(&buf[..n]).unwrap();
+        while more(&self.client) {
+            self.read_into_client().await;
         }
         self.client_flight()
+    }
+
+    /// Reads once from the server (it must send within [`CLOSE_WAIT`] and not close) and
+    /// feeds it to the client.
+    async fn read_into_client(&mut self) {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = tokio::time::timeout(CLOSE_WAIT, self.tcp.read(&mut buf))
+            .await
+            .expect("the server's flight")
+            .unwrap();
+        assert!(n > 0, "the server closed during the handshake");
+        self.client_reads(&buf[..n]).unwrap();
     }
 
     /// Runs the handshake both ways until the client has finished it (TLS 1.2 or 1.3),
     /// then takes in what the server sends right after it (session tickets).
     pub async fn complete(&mut self) {
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
             let out = self.client_flight();
             self.send(&out).await;
             if !self.client.is_handshaking() {
                 break;
             }
-            let n = tokio::time::timeout(CLOSE_WAIT, self.tcp.read(&mut buf))
-                .await
-                .expect("the server's flight")
-                .unwrap();
-            assert!(n > 0, "the server closed during the handshake");
-            self.client_reads(&buf[..n]).unwrap();
+            self.read_into_client().await;
         }
-        while let Ok(Ok(n)) = tokio::time::timeout(QUIET, self.tcp.read(&mut buf)).await {
-            assert!(n > 0, "the server closed after the handshake");
-            self.client_reads(&buf[..n]).unwrap();
-        }
+        let (tickets, end) = self.read_quiet().await;
+        assert_eq!(end, End::StillOpen, "the server closed after the handshake");
+        self.client_reads(&tickets).unwrap();
+    }
+
+    /// Reads until the server closes; checks it sent exactly `want` and closed cleanly.
+    pub async fn expect_answer(&mut self, want: &[u8]) {
+        let (answer, end) = self.read_to_end().await;
+        assert_eq!(answer, want, "the server's answer (hex): {answer:02x?}");
+        assert_eq!(end, End::Closed);
     }
 
     /// The rustls client's traffic secrets after the handshake (its config must enable
