@@ -11,8 +11,8 @@ use std::time::Duration;
 use wkfuzz::config::{ClientAuthMode, ConfigFile};
 use wkfuzz::hub::{Hub, HubConfig};
 use wkfuzz::net::{NetSettings, Shared};
-use wkfuzz::transport::Transport;
 use wkfuzz::tls;
+use wkfuzz::transport::Transport;
 
 #[derive(Debug, Args)]
 pub(crate) struct Serve {

@@ -35,8 +35,8 @@ use super::{
 use crate::client::Client;
 use crate::hub::{Hub, HubConfig};
 use crate::net::{NetSettings, Shared};
-use crate::transport::Transport;
 use crate::proto::{ChannelType, DeviceFlag, Packet, ReasonCode};
+use crate::transport::Transport;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

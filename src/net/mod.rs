@@ -14,6 +14,7 @@ mod listener;
 mod server;
 mod settings;
 mod shared;
+mod stats;
 
 pub use server::serve;
 pub use settings::NetSettings;

@@ -1,6 +1,7 @@
 //! What the network shell is configured with, beyond the session and hub settings.
 
 use crate::session::SessionConfig;
+use crate::transport::{ConnConfig, Transport};
 use std::time::Duration;
 
 /// Limits and timeouts of the network shell.
@@ -34,6 +35,20 @@ impl Default for NetSettings {
             proxy_protocol: false,
             ws_path: "/".to_owned(),
             client_cert_uid: false,
+        }
+    }
+}
+
+impl NetSettings {
+    /// The settings of one connection on `transport`.
+    pub fn conn_config(&self, transport: Transport) -> ConnConfig {
+        ConnConfig {
+            transport,
+            session: self.session.clone(),
+            proxy_protocol: self.proxy_protocol,
+            ws_path: self.ws_path.clone(),
+            handshake_timeout: self.handshake_timeout,
+            client_cert_uid: self.client_cert_uid,
         }
     }
 }

@@ -7,11 +7,17 @@
 //! - [`tls_alert`]: what the peer gets when rustls fails (the rustls error -> alert table);
 //! - [`upgrade`] and [`ws`]: the HTTP upgrade and the WebSocket frame protocol over a stream;
 //! - [`layer`]: what a connection talks through (a stream, or WebSocket over one);
-//! - [`error`]: how a layer fails and what it sent the peer.
+//! - [`error`]: how a layer fails and what it sent the peer;
+//! - [`ServerConn`] (conn.rs): the connection engine that joins a layer to a session and
+//!   the hub, with its [`ConnConfig`] and the [`ConnEvent`]s it reports (event.rs). The
+//!   tokio shell, every fuzz target and every test harness drive it.
 //!
-//! Imports only go down this list's dependencies (ws -> stream, layer -> ws), never back.
+//! Imports only go down this list (ws -> stream, layer -> ws, conn -> layer), never back.
 
+mod config;
+mod conn;
 pub mod error;
+mod event;
 pub mod layer;
 pub mod proxy;
 pub mod stream;
@@ -19,7 +25,13 @@ pub mod tls_alert;
 pub mod upgrade;
 pub mod ws;
 
+#[cfg(test)]
+mod tests;
+
+pub use config::ConnConfig;
+pub use conn::{HubAccess, Plaintext, ServerConn};
 pub use error::{LayerError, ReadOutcome, SentAlert, WsError};
+pub use event::{CloseCause, CloseEvent, ConnEvent, WriteError};
 pub use layer::Layer;
 pub use stream::Stream;
 pub use ws::{WsConfig, WsLayer};
@@ -39,7 +51,12 @@ pub enum Transport {
 
 impl Transport {
     /// Every transport, in a fixed order.
-    pub const ALL: [Transport; 4] = [Transport::Tcp, Transport::Tls, Transport::Ws, Transport::Wss];
+    pub const ALL: [Transport; 4] = [
+        Transport::Tcp,
+        Transport::Tls,
+        Transport::Ws,
+        Transport::Wss,
+    ];
 
     /// Whether the transport starts with a TLS handshake.
     pub fn is_tls(self) -> bool {

@@ -11,8 +11,8 @@ use tokio::net::{TcpListener, TcpStream};
 use wkfuzz::client::Client;
 use wkfuzz::hub::{Hub, HubConfig};
 use wkfuzz::net::{NetSettings, Shared};
-use wkfuzz::transport::Transport;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Sendack};
+use wkfuzz::transport::Transport;
 
 #[path = "../support/log_capture.rs"]
 mod log_capture;

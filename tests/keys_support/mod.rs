@@ -20,8 +20,8 @@ use tokio_rustls::client::TlsStream;
 use wkfuzz::client::Client;
 use wkfuzz::hub::{Hub, HubConfig};
 use wkfuzz::net::{NetSettings, Shared};
-use wkfuzz::transport::Transport;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
+use wkfuzz::transport::Transport;
 
 #[path = "../support/log_capture.rs"]
 mod log_capture;
