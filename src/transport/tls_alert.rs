@@ -95,8 +95,8 @@ pub fn plaintext_alert(description: AlertDescription) -> [u8; 7] {
 
 /// After `error` from `process_new_packets`, appends what the peer gets to `wire_out`:
 /// what rustls queued, or the table's alert while the server writes plaintext. Returns
-/// what was sent. Bytes rustls queued before this failure must already be in `wire_out`
-/// before `start`.
+/// what was sent. What rustls queued before the failing call must already be drained into
+/// `wire_out`, so that an alert found after it is this failure's.
 pub(crate) fn answer_failure(
     conn: &mut ServerConnection,
     error: &Error,
