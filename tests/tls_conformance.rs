@@ -119,19 +119,23 @@ async fn keyupdate_flood_closes_without_an_alert() {
     assert_closed_with(probe.local, "TooManyKeyUpdateRequests", "none").await;
 }
 
-/// A close_notify and another record in one read: rustls takes nothing after the
-/// close_notify (RFC 8446 6.1: data after it is ignored), and the server must still end
-/// the connection. (The stream used to offer the rest to rustls forever, spinning: two
-/// workers, so that a spinning server fails the test instead of hanging it.)
+/// A close_notify and 16 KB more in one write: rustls takes nothing after the close_notify
+/// (RFC 8446 6.1: data after it is ignored), and the server must still end the connection.
+/// The stream used to offer the rest to rustls forever (`read_tls` answers 0 after a
+/// close_notify), spinning on any read that held more than rustls's 4 KiB read after the
+/// close_notify. Two workers, so that a spinning server fails the test instead of hanging
+/// it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_after_close_notify_are_ignored() {
     let server = TestServer::start().await;
     let mut probe = Probe::connect(server.tls, &server.cert).await;
     probe.complete().await;
     let mut sealer = probe.traffic_sealer();
-    let close_notify = sealer.seal(ALERT, &[1, u8::from(AlertDescription::CloseNotify)], 0);
-    let after = sealer.seal(APPLICATION_DATA, b"ignored", 0);
-    probe.send(&[close_notify, after].concat()).await;
+    let mut wire = sealer.seal(ALERT, &[1, u8::from(AlertDescription::CloseNotify)], 0);
+    for _ in 0..4 {
+        wire.extend(sealer.seal(APPLICATION_DATA, &[b'x'; 4000], 0));
+    }
+    probe.send(&wire).await;
     let (_, end) = probe.read_to_end().await;
     assert_eq!(end, End::Closed);
     assert_closed_with(probe.local, "peer closed", "-").await;
