@@ -3,6 +3,8 @@
 //! valid handshake by damaging it, the connection ends in exactly one of
 //! - handshake complete (the log's stage is connect or session),
 //! - a fatal alert sent and the connection closed (stage handshake, an alert in the log),
+//! - closed without an alert after the server's keys were up (it sent a ChangeCipherSpec
+//!   or encrypted records, so no plaintext alert could go: `transport::tls_alert`),
 //! - the peer gave up first (it sent an alert, or closed mid-handshake),
 //!
 //! with exactly one "connection closed" log event; and two healthy clients on the same hub,
@@ -24,6 +26,7 @@ use std::time::Duration;
 use keys_support::*;
 use prop_support::{config, damages, model};
 use proptest::prelude::*;
+use rustls::AlertDescription;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wkfuzz::gen::records::record_payloads;
@@ -136,14 +139,24 @@ enum ClientEnd {
     Stopped,
 }
 
-/// Drives a real client whose first flight is `mangle`d; returns its local address, how
-/// it ended, and whether the bytes sent were undamaged.
+/// What a driven connection saw.
+struct Driven {
+    /// The client's address, as the server logs it.
+    local: SocketAddr,
+    end: ClientEnd,
+    /// The bytes sent were undamaged.
+    intact: bool,
+    /// Every byte the server sent.
+    received: Vec<u8>,
+}
+
+/// Drives a real client whose first flight is `mangle`d.
 async fn drive_real(
     addr: SocketAddr,
     config: Arc<rustls::ClientConfig>,
     sni: bool,
     mangle: Option<&Mangle>,
-) -> (SocketAddr, ClientEnd, bool) {
+) -> Driven {
     let name = if sni { "localhost" } else { "127.0.0.1" };
     let name = rustls::pki_types::ServerName::try_from(name).unwrap();
     let mut client = rustls::ClientConnection::new(config, name).unwrap();
@@ -153,6 +166,13 @@ async fn drive_real(
     let mut intact = true;
     let mut half_closed = false;
     let mut buf = vec![0u8; 32 * 1024];
+    let mut received = Vec::new();
+    let done = |end, intact, received| Driven {
+        local,
+        end,
+        intact,
+        received,
+    };
     for _ in 0..MAX_ROUNDS {
         let mut out = Vec::new();
         while client.wants_write() {
@@ -171,16 +191,17 @@ async fn drive_real(
             out = damaged;
         }
         if !out.is_empty() && !half_closed && tcp.write_all(&out).await.is_err() {
-            return (local, ClientEnd::Stopped, intact);
+            return done(ClientEnd::Stopped, intact, received);
         }
         if !client.is_handshaking() {
             // TLS 1.3 tickets follow the handshake: take them in.
             if let Ok(Ok(n)) = tokio::time::timeout(QUIET, tcp.read(&mut buf)).await {
+                received.extend_from_slice(&buf[..n]);
                 let mut rd = &buf[..n];
                 let _ = client.read_tls(&mut rd);
                 let _ = client.process_new_packets();
             }
-            return (local, ClientEnd::Complete, intact);
+            return done(ClientEnd::Complete, intact, received);
         }
         match tokio::time::timeout(if half_closed { WAIT } else { QUIET }, tcp.read(&mut buf)).await
         {
@@ -189,8 +210,9 @@ async fn drive_real(
                 let _ = tcp.shutdown().await;
                 half_closed = true;
             }
-            Ok(Ok(0)) | Ok(Err(_)) => return (local, ClientEnd::Stopped, intact),
+            Ok(Ok(0)) | Ok(Err(_)) => return done(ClientEnd::Stopped, intact, received),
             Ok(Ok(n)) => {
+                received.extend_from_slice(&buf[..n]);
                 let mut rd = &buf[..n];
                 while !rd.is_empty() {
                     if client.read_tls(&mut rd).unwrap_or(0) == 0 {
@@ -201,39 +223,50 @@ async fn drive_real(
                         let mut alert = Vec::new();
                         let _ = client.write_tls(&mut alert);
                         let _ = tcp.write_all(&alert).await;
-                        return (local, ClientEnd::Stopped, intact);
+                        return done(ClientEnd::Stopped, intact, received);
                     }
                 }
             }
         }
     }
-    (local, ClientEnd::Stopped, intact)
+    done(ClientEnd::Stopped, intact, received)
 }
 
 /// Sends a modelled flight, half-closes, reads to the end.
-async fn drive_model(addr: SocketAddr, input: &HandshakeInput) -> SocketAddr {
+async fn drive_model(addr: SocketAddr, input: &HandshakeInput) -> Driven {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let local = tcp.local_addr().unwrap();
     let _ = tcp.write_all(&input.to_bytes()).await;
     let _ = tcp.shutdown().await;
-    let mut sink = Vec::new();
-    let _ = tokio::time::timeout(WAIT, tcp.read_to_end(&mut sink)).await;
-    local
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(WAIT, tcp.read_to_end(&mut received)).await;
+    Driven {
+        local,
+        end: ClientEnd::Stopped,
+        intact: false,
+        received,
+    }
 }
 
-/// The value of `key=` in a log line.
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split(&format!(" {key}="))
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or("")
+/// Whether the server sent a ChangeCipherSpec or an encrypted record: from then on it can
+/// send no plaintext alert, and a failure closes without one.
+fn keys_up(wire: &[u8]) -> bool {
+    let mut rest = wire;
+    while let [ty, _, _, hi, lo, tail @ ..] = rest {
+        if *ty == 20 || *ty == 23 {
+            return true;
+        }
+        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        rest = tail.get(len..).unwrap_or_default();
+    }
+    false
 }
 
 fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let w = world();
     w.rt.block_on(async {
         let mark = log_mark();
-        let (local, client_end, intact) = match case {
+        let driven = match case {
             Case::Real {
                 tls13,
                 sni,
@@ -251,19 +284,15 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 if *resume {
                     // A clean handshake first fills the client's cache with a real ticket;
                     // the damaged ClientHello then carries it (or a damaged copy).
-                    let (l, end, _) = drive_real(w.server.addr, config.clone(), *sni, None).await;
-                    prop_assert_eq!(end, ClientEnd::Complete);
-                    prop_assert_eq!(close_lines_since(l, mark).await.len(), 1);
+                    let first = drive_real(w.server.addr, config.clone(), *sni, None).await;
+                    prop_assert_eq!(first.end, ClientEnd::Complete);
+                    prop_assert_eq!(close_lines_since(first.local, mark).await.len(), 1);
                 }
                 drive_real(w.server.addr, config, *sni, Some(mangle)).await
             }
-            Case::Model(input) => (
-                drive_model(w.server.addr, input).await,
-                ClientEnd::Stopped,
-                false,
-            ),
+            Case::Model(input) => drive_model(w.server.addr, input).await,
         };
-        let lines = close_lines_since(local, mark).await;
+        let lines = close_lines_since(driven.local, mark).await;
         prop_assert_eq!(lines.len(), 1, "one log event: {:?}", lines);
         let line = &lines[0];
         let stage = field(line, "stage");
@@ -274,17 +303,26 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 || line.contains("peer closed");
             // "-": the layer did not fail (timeout, EOF); "none": it failed, sent nothing.
             let alert_sent = alert != "none" && alert != "-";
+            // A failure gets a fatal alert, except where none can go: a peer that gave up
+            // first gets no answer, and once the server's keys are up it has no plaintext
+            // alert to send (rustls's own encrypted ones are logged as "encrypted").
             prop_assert!(
-                alert_sent || peer_gave_up,
+                alert_sent || peer_gave_up || keys_up(&driven.received),
                 "failed handshake without an alert or a peer close: {}",
                 line
             );
-            prop_assert!(!intact, "an undamaged handshake failed: {}", line);
+            prop_assert_ne!(
+                alert,
+                "CloseNotify",
+                "a failure is no clean close: {}",
+                line
+            );
+            prop_assert!(!driven.intact, "an undamaged handshake failed: {}", line);
         } else {
             prop_assert!(stage == "connect" || stage == "session", "{}", line);
         }
-        if intact {
-            prop_assert_eq!(client_end, ClientEnd::Complete, "{}", line);
+        if driven.intact {
+            prop_assert_eq!(driven.end, ClientEnd::Complete, "{}", line);
         }
         // The healthy pair chats on the same hub, unaffected.
         let round = w.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -338,14 +376,14 @@ fn undamaged_handshakes_complete() {
 
 /// The property's finds: rustls errors that end a connection without queuing any alert.
 /// rustls 0.23.46 `ConnectionCore::process_more_input` (conn.rs) returns
-/// MessageInterleavedWithHandshakeMessage, TooManyEmptyFragments and HandshakePayloadTooLarge
-/// directly, and `CommonState` drops a peer that floods warning alerts or KeyUpdates without
-/// one; the server's layer (`net/layer.rs`) now sends close_notify for them.
+/// MessageInterleavedWithHandshakeMessage and HandshakePayloadTooLarge directly, and
+/// `CommonState` drops a peer that floods warning alerts without one. All three come before
+/// the server's ServerHello, so the layer sends the fatal alert the table
+/// (`wkfuzz::transport::tls_alert`) has for each, in plaintext.
 ///
-/// Sends `wire`, reads to the end; checks the connection ended with a close_notify (rustls
-/// queued no alert for `error`) and one log event naming `error`, then that the healthy
-/// pair still chats.
-fn assert_close_notify(wire: &[u8], error: &str) {
+/// Sends `wire`, reads to the end; checks the server sent exactly that alert and closed,
+/// one log event naming `error` and the alert, then that the healthy pair still chats.
+fn assert_own_alert(wire: &[u8], error: &str, alert: rustls::AlertDescription) {
     let w = world();
     w.rt.block_on(async {
         let mark = log_mark();
@@ -354,16 +392,16 @@ fn assert_close_notify(wire: &[u8], error: &str) {
         tcp.write_all(wire).await.unwrap();
         let mut answer = Vec::new();
         let _ = tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer)).await;
-        // A plaintext warning-level close_notify alert record.
-        assert!(
-            answer.ends_with(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00]),
-            "close_notify expected: {answer:?}"
+        assert_eq!(
+            answer,
+            [21, 3, 3, 0, 2, 2, u8::from(alert)],
+            "{answer:02x?}"
         );
         let lines = close_lines_since(local, mark).await;
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains(error), "{}", lines[0]);
         assert!(lines[0].contains("stage=handshake"), "{}", lines[0]);
-        assert_eq!(field(&lines[0], "alert"), "close_notify");
+        assert_eq!(field(&lines[0], "alert"), format!("{alert:?}"));
         let mut pair = w.healthy.lock().await;
         let (a, b) = pair.as_mut().unwrap();
         chat_round(a, b, error).await;
@@ -381,29 +419,34 @@ fn record(ty: u8, body: &[u8]) -> Vec<u8> {
 /// Regression for a handshake message declaring a length over rustls's limit (the
 /// property's second find: two bytes of a real ClientHello's length overwritten).
 #[test]
-fn oversized_handshake_length_closes_with_close_notify() {
+fn oversized_handshake_length_gets_decode_error() {
     let mut body = vec![1, 0x01, 0x00, 0x01];
     body.extend_from_slice(&[3, 3]);
     body.extend_from_slice(&[0; 32]);
-    assert_close_notify(&record(22, &body), "HandshakePayloadTooLarge");
+    let (error, alert) = ("HandshakePayloadTooLarge", AlertDescription::DecodeError);
+    assert_own_alert(&record(22, &body), error, alert);
 }
 
 /// Regression for the property's third find: warning alerts (close_notify's cousins, level
 /// 1) before the ClientHello, more than rustls tolerates.
 #[test]
-fn warning_alert_flood_closes_with_close_notify() {
+fn warning_alert_flood_gets_unexpected_message() {
     let mut wire = Vec::new();
     for _ in 0..8 {
         // level warning (1), description user_canceled (90)
         wire.extend(record(21, &[1, 90]));
     }
-    assert_close_notify(&wire, "TooManyWarningAlertsReceived");
+    let (error, alert) = (
+        "TooManyWarningAlertsReceived",
+        AlertDescription::UnexpectedMessage,
+    );
+    assert_own_alert(&wire, error, alert);
 }
 
 /// Regression for the property's first find: a ClientHello split over two handshake
 /// records with a ChangeCipherSpec record between them.
 #[test]
-fn interleaved_record_in_a_fragmented_hello_closes_with_close_notify() {
+fn interleaved_record_in_a_fragmented_hello_gets_unexpected_message() {
     let w = world();
     let hello = {
         let versions: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
@@ -417,5 +460,6 @@ fn interleaved_record_in_a_fragmented_hello_closes_with_close_notify() {
     let mut wire = record(22, &hello[..10]);
     wire.extend(record(20, &[1]));
     wire.extend(record(22, &hello[10..]));
-    assert_close_notify(&wire, "MessageInterleavedWithHandshakeMessage");
+    let error = "MessageInterleavedWithHandshakeMessage";
+    assert_own_alert(&wire, error, AlertDescription::UnexpectedMessage);
 }

@@ -4,10 +4,10 @@
 //! campaign report page (`--report`, under `target/`). Needs the checkout (it drives
 //! `fuzz/`); installs cargo-fuzz if it is missing.
 
+use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use anyhow::Context;
 use wkfuzz::pages::campaign::{self as page, Campaign};
 use wkfuzz::triage::fuzz::{self, FuzzConfig};
 use wkfuzz::triage::gate::{run_gate, GateConfig};

@@ -20,12 +20,13 @@ pub(crate) fn new_layer() -> Layer {
     Layer::Stream(Stream::Tls(Box::new(conn)))
 }
 
-/// Feeds `bytes`; on a TLS failure records the error and alert in `outcome` and checks that
-/// the alert the layer reports is the one on the wire. Returns `None` once the connection
-/// has failed.
+/// Feeds `bytes`; on a TLS failure records the error and alert in `outcome` and checks the
+/// answer against the alert table ([`LayerError::follows_alert_table`]) and the wire: a
+/// reported plaintext alert is the last alert sent, and "none" means no plaintext alert
+/// at all. Returns `None` once the connection has failed.
 ///
 /// # Panics
-/// When the reported alert and the bytes on the wire disagree.
+/// When the answer is off the table, or the reported alert and the wire disagree.
 pub(crate) fn feed(layer: &mut Layer, bytes: &[u8], outcome: &mut Outcome) -> Option<Fed> {
     let mut fed = Fed {
         wire_out: Vec::new(),
@@ -39,26 +40,28 @@ pub(crate) fn feed(layer: &mut Layer, bytes: &[u8], outcome: &mut Outcome) -> Op
             }
             Some(fed)
         }
-        Err(LayerError::Tls { error, alert }) => {
-            if let SentAlert::Plain(a) = alert {
-                let on_wire = last_alert(&fed.wire_out);
-                assert_eq!(
-                    Some(a),
-                    on_wire,
-                    "the layer reports alert {a:?} but sent {on_wire:?}"
-                );
-            }
-            let kind = if alert == SentAlert::None {
-                "errors_without_alert"
-            } else {
-                "fatal_alerts"
+        Err(e) => {
+            let LayerError::Tls { error, alert } = &e else {
+                panic!("a TLS layer failed with a WebSocket error: {e}")
             };
+            assert!(
+                e.follows_alert_table(),
+                "TLS failure off the alert table: {e}"
+            );
+            let on_wire = last_alert(&fed.wire_out);
+            let (kind, reported) = match *alert {
+                SentAlert::Plain(a) => ("fatal_alerts", Some(a)),
+                SentAlert::Own(a) => ("own_alerts", Some(a)),
+                SentAlert::Encrypted => ("fatal_alerts", on_wire),
+                SentAlert::None => ("errors_without_alert", None),
+            };
+            assert_eq!(
+                reported, on_wire,
+                "the layer reports alert {alert} but sent {on_wire:?}"
+            );
             outcome.count(kind, 1);
             outcome.verdict = format!("rejected: {error} (alert {alert})");
             None
-        }
-        Err(e @ LayerError::WebSocket(_)) => {
-            panic!("a TLS layer failed with a WebSocket error: {e}")
         }
     }
 }

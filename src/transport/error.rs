@@ -1,28 +1,26 @@
 //! How a transport layer fails, and what it reports: the alert sent, the WebSocket close
 //! or HTTP error, whether the peer closed cleanly.
 
-/// The alert rustls queued for the peer when TLS failed.
+/// What the peer got when TLS failed (see [`super::tls_alert`] for the rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SentAlert {
-    /// Nothing was sent.
+    /// Nothing: the connection just closes (a peer's fatal alert, a limit, or an error
+    /// whose alert would have had to be encrypted).
     None,
-    /// A plaintext alert (before the traffic keys are up: handshake failures).
+    /// rustls's own fatal alert, in plaintext (before the traffic keys are up).
     Plain(rustls::AlertDescription),
-    /// An encrypted record (TLS 1.3 after the handshake): an alert whose description
-    /// only the peer can read.
+    /// rustls's own fatal alert, encrypted: its description only the peer can read.
     Encrypted,
-    /// rustls queued nothing; the layer sent close_notify so the peer still learns the
-    /// connection is over.
-    CloseNotify,
+    /// rustls queued nothing; the layer sent this fatal alert from the table, in plaintext.
+    Own(rustls::AlertDescription),
 }
 
 impl std::fmt::Display for SentAlert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SentAlert::None => f.write_str("none"),
-            SentAlert::Plain(a) => write!(f, "{a:?}"),
+            SentAlert::Plain(a) | SentAlert::Own(a) => write!(f, "{a:?}"),
             SentAlert::Encrypted => f.write_str("encrypted"),
-            SentAlert::CloseNotify => f.write_str("close_notify"),
         }
     }
 }
@@ -30,11 +28,11 @@ impl std::fmt::Display for SentAlert {
 /// Why the layer failed; the connection ends.
 #[derive(Debug)]
 pub enum LayerError {
-    /// TLS failed; `alert` is what rustls queued for the peer (already in the wire output).
+    /// TLS failed; `alert` is what the peer got (already in the wire output).
     Tls {
         /// The rustls error.
         error: rustls::Error,
-        /// The fatal alert sent to the peer.
+        /// The fatal alert sent to the peer, if any.
         alert: SentAlert,
     },
     /// The WebSocket upgrade was refused or the WebSocket protocol was broken; the HTTP

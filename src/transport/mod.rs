@@ -4,6 +4,7 @@
 //! Layout:
 //! - [`proxy`]: the PROXY v1/v2 header a load balancer may put first;
 //! - [`stream`]: plain TCP or rustls (the TLS glue);
+//! - [`tls_alert`]: what the peer gets when rustls fails (the rustls error -> alert table);
 //! - [`upgrade`] and [`ws`]: the HTTP upgrade and the WebSocket frame protocol over a stream;
 //! - [`layer`]: what a connection talks through (a stream, or WebSocket over one);
 //! - [`error`]: how a layer fails and what it sent the peer;
@@ -21,6 +22,7 @@ pub mod layer;
 pub(crate) mod pipe;
 pub mod proxy;
 pub mod stream;
+pub mod tls_alert;
 pub mod upgrade;
 pub mod ws;
 

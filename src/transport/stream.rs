@@ -3,6 +3,7 @@
 //! wire bytes in, plaintext out, and back.
 
 use super::error::{LayerError, ReadOutcome, SentAlert};
+use super::tls_alert::{answer_failure, drain, READ_TLS_FAILED};
 use rustls::ServerConnection;
 use std::io::{self, Read, Write};
 
@@ -37,7 +38,8 @@ impl Stream {
     /// answers by itself (handshake messages, alerts) to `wire_out`.
     ///
     /// # Errors
-    /// TLS failed and the connection must end; the alert is already in `wire_out`.
+    /// TLS failed and the connection must end; what the peer gets (an alert, or nothing:
+    /// [`super::tls_alert`]) is already in `wire_out`.
     pub fn handle_wire(
         &mut self,
         mut data: &[u8],
@@ -53,36 +55,37 @@ impl Stream {
         };
         let mut outcome = ReadOutcome::default();
         while !data.is_empty() {
-            // read_tls takes at most one buffer's worth; process between calls so its
-            // internal buffer never fills.
-            if let Err(e) = conn.read_tls(&mut data) {
-                let error = rustls::Error::General(format!("read_tls: {e}"));
-                return Err(LayerError::Tls {
-                    error,
-                    alert: SentAlert::None,
-                });
-            }
-            if let Err(error) = conn.process_new_packets() {
-                let start = wire_out.len();
-                drain_tls(conn, wire_out);
-                let mut alert = match wire_out.get(start..).and_then(find_alert) {
-                    Some(a) => SentAlert::Plain(a),
-                    None if wire_out.len() == start => SentAlert::None,
-                    None => SentAlert::Encrypted,
-                };
-                if alert == SentAlert::None {
-                    // rustls fails some limits silently (too many KeyUpdates, warning
-                    // alerts or renegotiation requests: a fuzzer find). Tell the peer the
-                    // connection is over instead of just dropping it.
-                    conn.send_close_notify();
-                    drain_tls(conn, wire_out);
-                    if wire_out.len() > start {
-                        alert = SentAlert::CloseNotify;
+            // Give rustls all it takes before processing: each processing pass charges
+            // the undecryptable records still in its buffer against the refused-0-RTT
+            // skip budget again (README, known issues), so fewer passes keep more valid
+            // handshakes alive. read_tls takes one buffer's worth; the rest waits for the
+            // next pass.
+            let mut fed = 0;
+            while !data.is_empty() {
+                match conn.read_tls(&mut data) {
+                    Ok(0) => break,
+                    Ok(n) => fed += n,
+                    Err(_) if fed > 0 => break,
+                    Err(e) => {
+                        let error = rustls::Error::General(format!("{READ_TLS_FAILED}{e}"));
+                        return Err(LayerError::Tls {
+                            error,
+                            alert: SentAlert::None,
+                        });
                     }
                 }
+            }
+            if let Err(error) = conn.process_new_packets() {
+                let alert = answer_failure(conn, &error, wire_out);
                 return Err(LayerError::Tls { error, alert });
             }
+            drain(conn, wire_out);
             outcome.peer_closed |= drain_plaintext(conn, plain);
+            if fed == 0 {
+                // After the peer's close_notify rustls takes nothing more; what follows
+                // it is ignored (RFC 8446 6.1).
+                break;
+            }
         }
         Ok(outcome)
     }
@@ -99,30 +102,20 @@ impl Stream {
         };
         while !plain.is_empty() {
             let n = conn.writer().write(plain).unwrap_or(0);
-            drain_tls(conn, wire_out);
+            drain(conn, wire_out);
             if n == 0 {
                 break;
             }
             plain = plain.get(n..).unwrap_or_default();
         }
-        drain_tls(conn, wire_out);
+        drain(conn, wire_out);
     }
 
     /// Queues a TLS close_notify (nothing for plain TCP) and appends it to `wire_out`.
     pub fn close(&mut self, wire_out: &mut Vec<u8>) {
         if let Stream::Tls(c) = self {
             c.send_close_notify();
-            drain_tls(c, wire_out);
-        }
-    }
-}
-
-/// Moves everything rustls wants to send into `out`.
-fn drain_tls(conn: &mut ServerConnection, out: &mut Vec<u8>) {
-    while conn.wants_write() {
-        match conn.write_tls(out) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+            drain(c, wire_out);
         }
     }
 }
@@ -138,39 +131,5 @@ fn drain_plaintext(conn: &mut ServerConnection, plain: &mut Vec<u8>) -> bool {
             // UnexpectedEof: the peer closed without close_notify.
             Err(_) => return true,
         }
-    }
-}
-
-/// The description of the first alert record in `wire` (content type 21, 2-byte body).
-/// Fatal alerts are sent in plaintext before the keys are up, and the handshake is where
-/// almost all failures happen; an encrypted alert is reported as unknown (`None`).
-fn find_alert(wire: &[u8]) -> Option<rustls::AlertDescription> {
-    let mut rest = wire;
-    while let [ty, _, _, hi, lo, tail @ ..] = rest {
-        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        let body = tail.get(..len)?;
-        if *ty == 21 {
-            if let [_level, desc] = body {
-                return Some(rustls::AlertDescription::from(*desc));
-            }
-        }
-        rest = tail.get(len..)?;
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_plaintext_alert_after_other_records() {
-        let wire = [22, 3, 3, 0, 1, 0xaa, 21, 3, 3, 0, 2, 2, 40];
-        assert_eq!(
-            find_alert(&wire),
-            Some(rustls::AlertDescription::HandshakeFailure)
-        );
-        assert_eq!(find_alert(&[21, 3, 3, 0, 2, 2]), None, "truncated alert");
-        assert_eq!(find_alert(&[]), None);
     }
 }

@@ -356,12 +356,7 @@ mod tests {
             )
         );
         // Minimizer::None keeps the input as it is.
-        let (same, notes) = minimize(
-            selftest(),
-            b"..BUG2..",
-            &found.signature,
-            Minimizer::None,
-        );
+        let (same, notes) = minimize(selftest(), b"..BUG2..", &found.signature, Minimizer::None);
         assert_eq!((same.as_slice(), notes.len()), (&b"..BUG2.."[..], 0));
     }
 }

@@ -111,3 +111,20 @@ pub async fn wait_close_log(peer: SocketAddr) -> Vec<String> {
         .unwrap_or(0);
     close_lines_since(peer, mark).await
 }
+
+/// The value of `key=` in a log line ("" if absent).
+pub fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    line.split(&format!(" {key}="))
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or("")
+}
+
+/// Waits for the one "connection closed" line of the client at `peer` and checks that it
+/// names `reason` and logs `alert` (a description, "none", or "-").
+pub async fn assert_closed_with(peer: SocketAddr, reason: &str, alert: &str) {
+    let lines = close_lines(peer).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(reason), "{}", lines[0]);
+    assert_eq!(field(&lines[0], "alert"), alert, "{}", lines[0]);
+}

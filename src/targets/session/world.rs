@@ -584,8 +584,12 @@ impl World {
         if let Some(cause) = &end {
             c.open = false;
             self.outcome.count("server_closes", 1);
-            if matches!(cause, CloseCause::Layer(_)) {
+            if let CloseCause::Layer(e) = cause {
                 self.outcome.count("layer_failures", 1);
+                assert!(
+                    e.follows_alert_table(),
+                    "TLS failure off the alert table: {e}"
+                );
             }
         }
         if !incoming.bytes.is_empty() {
