@@ -402,6 +402,31 @@ pub(crate) fn scripts() -> Vec<Script> {
             },
         ],
     ));
+    out.extend(name_shapes());
+    out.extend(sizes_and_settings());
+    // Every packet type right after a DISCONNECT, in the same read.
+    for kind in 0..16u8 {
+        let mut s = script(
+            vec![spec(0, 4, Transport::Ws), spec(1, 4, Transport::Tcp)],
+            vec![
+                A::Disconnect { slot: 0 },
+                A::Packet { slot: 0, kind },
+                A::Ping { slot: 1 },
+            ],
+        );
+        s.actions[0].hold = true;
+        out.push(s);
+    }
+    // Versions at and outside the supported range, on each transport.
+    for (k, version) in [0u8, 1, 2, 6, 7, 8, 128, 255].into_iter().enumerate() {
+        out.push(script(
+            vec![
+                spec(0, version, transports[k % 4]),
+                spec(1, 4, Transport::Tcp),
+            ],
+            vec![text(0, Dest::Slot(1), "v"), text(1, Dest::Slot(0), "back")],
+        ));
+    }
     // A KeyUpdate flood in one read: rustls gives up on the connection.
     let mut flood = script(
         vec![spec(0, 4, Transport::Tls), spec(1, 4, Transport::Tcp)],
@@ -417,6 +442,152 @@ pub(crate) fn scripts() -> Vec<Script> {
         step.hold = true;
     }
     out.push(flood);
+    out
+}
+
+/// Names of every shape in every role: as the uid others deliver to, as token and device
+/// id, and as group name, client_msg_no, SUB number and the id of an offline person.
+fn name_shapes() -> Vec<Script> {
+    let mut shapes = vec![Name::Empty, Name::Bytes(b"u\0x".to_vec())];
+    // ASCII at 1, 15..17, 31..33, 63..65, 127..129, 255..257, 1024, 4096, 32767, 32768.
+    for len in [
+        0u8, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 23, 25, 29, 30,
+    ] {
+        shapes.push(Name::Ascii { len });
+    }
+    // Each wide character straddling 16, 64, 128 and 256 by each of its bytes.
+    for (ch, width) in [(0u8, 2u8), (1, 3), (2, 4), (3, 3)] {
+        for len in [7u8, 13, 17, 20] {
+            for shift in 0..width.min(4) {
+                shapes.push(Name::Wide {
+                    ch,
+                    len,
+                    shift,
+                    whole: false,
+                });
+            }
+        }
+        shapes.push(Name::Wide {
+            ch,
+            len: 19,
+            shift: 1,
+            whole: true,
+        });
+    }
+    for kind in 0..8u8 {
+        shapes.push(Name::Invalid {
+            kind,
+            len: 13,
+            at_start: kind % 2 == 0,
+        });
+    }
+    let mut out = Vec::new();
+    for (k, shape) in shapes.iter().enumerate() {
+        let transports = [
+            Transport::Tcp,
+            Transport::Ws,
+            Transport::Tcp,
+            Transport::Wss,
+        ];
+        let t = transports[k % 4];
+        // As a uid: others send to it, it sends and acknowledges.
+        let mut as_uid = spec(0, 4, t);
+        as_uid.uid = shape.clone();
+        out.push(script(
+            vec![as_uid, spec(1, 4, Transport::Tcp)],
+            vec![
+                text(1, Dest::Slot(0), "to you"),
+                text(0, Dest::Slot(1), "from you"),
+                A::Ack { slot: 0, nth: 0 },
+            ],
+        ));
+        // As token and device id.
+        let mut fields = spec(0, 4, Transport::Tcp);
+        fields.token = shape.clone();
+        fields.device_id = shape.clone();
+        out.push(script(
+            vec![fields, spec(1, 4, Transport::Ws)],
+            vec![text(1, Dest::Slot(0), "to odd fields")],
+        ));
+        // As a group, a client_msg_no, a SUB number, an offline person.
+        let mut s = script(
+            vec![spec(0, 4, t), spec(1, 4, Transport::Tcp)],
+            vec![
+                A::Sub {
+                    slot: 0,
+                    group: 0,
+                    action: 0,
+                    ty: 2,
+                    sub_no: shape.clone(),
+                },
+                join(1, 0),
+                text(0, Dest::Group(0), "to an odd group"),
+                A::Send {
+                    slot: 1,
+                    to: Dest::Slot(0),
+                    body: Body::Text(b"odd client_msg_no".to_vec()),
+                    damage: Damage::None,
+                    msg_no: shape.clone(),
+                    setting: 0,
+                },
+                text(1, Dest::Person(shape.clone()), "to an offline person"),
+                A::Ack { slot: 0, nth: 1 },
+            ],
+        );
+        s.groups[0] = shape.clone();
+        out.push(s);
+    }
+    out
+}
+
+/// Payload sizes from 0 to the frame limit to users on each transport; setting bits
+/// (stream, topic, no-encrypt, and unknown ones) with their fields.
+fn sizes_and_settings() -> Vec<Script> {
+    let mut out = Vec::new();
+    for (k, t) in [
+        Transport::Ws,
+        Transport::Tls,
+        Transport::Wss,
+        Transport::Tcp,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut receiver = spec(1, 4, t);
+        receiver.fragments = 1 + u8::try_from(k).unwrap_or(0);
+        let mut actions: Vec<A> = (0..16u8)
+            .map(|i| sized(0, Dest::Slot(1), Body::Sized(i)))
+            .collect();
+        actions.push(A::Ack { slot: 1, nth: 3 });
+        out.push(script(vec![spec(0, 4, Transport::Tcp), receiver], actions));
+    }
+    for delta in -2i8..=2 {
+        out.push(script(
+            vec![spec(0, 6, Transport::Wss), spec(1, 6, Transport::Ws)],
+            vec![sized(0, Dest::Slot(1), Body::Fit(delta))],
+        ));
+    }
+    for setting in [0x02u8, 0x08, 0x0a, 0x10, 0x20, 0x80, 0xff] {
+        out.push(script(
+            vec![spec(0, 5, Transport::Tcp), spec(1, 6, Transport::Ws)],
+            vec![
+                A::Send {
+                    slot: 0,
+                    to: Dest::Slot(1),
+                    body: Body::Text(b"with settings".to_vec()),
+                    damage: Damage::None,
+                    msg_no: Name::Wide {
+                        ch: 1,
+                        len: 4,
+                        shift: 1,
+                        whole: false,
+                    },
+                    setting,
+                },
+                A::Ack { slot: 1, nth: 0 },
+            ],
+        ));
+    }
     out
 }
 
