@@ -6,6 +6,7 @@
 //! - [`hub`]: who is online, channels, delivery queues (pure).
 //! - [`tls`]: rustls `ServerConfig` from key material.
 //! - [`net`]: the tokio shell: listeners, PROXY header, TLS layer, limits, isolation, shutdown.
+//! - [`attack`]: `wkfuzz attack`, a black-box attack of a live server over the wire.
 //! - [`load`]: the benchmarks behind `wkfuzz load` and BENCHMARKS.md.
 //! - `planted` (feature `planted-bugs` only): WuKongIM's crash classes put back behind
 //!   switches, with reached/triggered canaries, for the Magma-style evaluation.
@@ -13,6 +14,7 @@
 #![deny(unsafe_code)] // one exception: triage::alloc, a GlobalAlloc wrapper (the trait is unsafe)
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod attack;
 pub mod client;
 pub mod clock;
 pub mod config;

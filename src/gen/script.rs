@@ -9,7 +9,10 @@
 //! (a supported version, a valid key, an undamaged SEND) so most executions reach the
 //! application layer, while every unusual case stays reachable.
 
+use crate::proto::crypto::{self, AppCipher};
+use crate::proto::Setting;
 use arbitrary::{Arbitrary, Result, Unstructured};
+use base64::Engine;
 
 /// Most clients in one script (uids `u0`..`u3`).
 pub const MAX_CLIENTS: usize = 4;
@@ -66,6 +69,36 @@ pub enum KeyChoice {
     LowOrder(u8),
 }
 
+/// X25519 points of small order (Cremers & Jackson's list): each gives an all-zero secret.
+const LOW_ORDER_POINTS: [&str; 7] = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+];
+
+impl KeyChoice {
+    /// The ClientKey a CONNECT carries, given the client's real one (base64).
+    pub fn render(&self, real: &str) -> String {
+        match self {
+            KeyChoice::Valid => real.to_owned(),
+            KeyChoice::Empty => String::new(),
+            KeyChoice::Short(n) => real.chars().take(usize::from(*n) % 44).collect(),
+            KeyChoice::Long => format!("{real}AAAA"),
+            KeyChoice::NotBase64 => format!("!{real}"),
+            KeyChoice::LowOrder(n) => {
+                let i = usize::from(*n) % LOW_ORDER_POINTS.len();
+                let hexed = LOW_ORDER_POINTS.get(i).copied().unwrap_or_default();
+                base64::engine::general_purpose::STANDARD
+                    .encode(hex::decode(hexed).unwrap_or_default())
+            }
+        }
+    }
+}
+
 /// How a SEND is damaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Damage {
@@ -81,6 +114,48 @@ pub enum Damage {
     BadPadding,
     /// Plaintext with the NoEncrypt setting.
     NoEncrypt,
+}
+
+impl Damage {
+    /// Applies the damage to a well-formed SEND of `text` encrypted with `cipher`, and
+    /// signs the result again (except `MsgKey`, whose point is a wrong signature). Returns
+    /// whether the server still decrypts `text` from it (false when the padding may happen
+    /// to be valid and decrypt to something else).
+    pub fn apply(self, s: &mut crate::proto::Send, text: &[u8], cipher: &AppCipher) -> bool {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut body_known = true;
+        match self {
+            Damage::None => return true,
+            Damage::MsgKey => {
+                let mut k = std::mem::take(&mut s.msg_key).into_bytes();
+                if let Some(c) = k.first_mut() {
+                    *c = if *c == b'0' { b'1' } else { b'0' };
+                }
+                s.msg_key = String::from_utf8_lossy(&k).into_owned();
+                return true;
+            }
+            Damage::NotBase64 => s.payload = [b"!!".as_slice(), text].concat(),
+            Damage::BadLength => {
+                let mut raw = b64.decode(&s.payload).unwrap_or_default();
+                raw.pop();
+                s.payload = b64.encode(raw).into_bytes();
+            }
+            Damage::BadPadding => {
+                let mut raw = b64.decode(&s.payload).unwrap_or_default();
+                if let Some(last) = raw.last_mut() {
+                    *last ^= 0x5a;
+                }
+                s.payload = b64.encode(raw).into_bytes();
+                body_known = false;
+            }
+            Damage::NoEncrypt => {
+                s.setting = Setting(s.setting.0 | Setting::NO_ENCRYPT);
+                s.payload = text.to_vec();
+            }
+        }
+        s.msg_key = cipher.msg_key(&crypto::send_sign(s));
+        body_known
+    }
 }
 
 /// Where a SEND goes.

@@ -38,6 +38,7 @@ pub mod session;
 mod tls_server;
 pub mod ws;
 
+pub(crate) use outcome::hexdump;
 pub use outcome::Outcome;
 
 /// A fuzz target, by name.

@@ -21,12 +21,10 @@ use crate::clock::Time;
 use crate::gen::script::{Action, Damage, Dest, KeyChoice, Script, GROUPS, MAX_CLIENTS};
 use crate::hub::{ConnId, Hub, HubConfig};
 use crate::net::layer::Layer;
-use crate::proto::crypto::{self, AppCipher};
 use crate::proto::{
     ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Recvack, Setting, Sub,
 };
 use crate::session::{CloseReason, Session, SessionConfig};
-use base64::Engine;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -40,17 +38,6 @@ const MAX_PUMP_ROUNDS: usize = 64;
 const WITNESS_SLOT: usize = usize::MAX;
 /// Start of the virtual clock.
 const T0: Time = Time::from_unix_millis(1_700_000_000_000);
-
-/// X25519 points of small order (Cremers & Jackson's list): each gives an all-zero secret.
-const LOW_ORDER_POINTS: [&str; 7] = [
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0100000000000000000000000000000000000000000000000000000000000000",
-    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
-    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
-    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-];
 
 fn parse(data: &[u8]) -> Option<Script> {
     Some(Script::from_bytes(data))
@@ -345,18 +332,7 @@ impl World {
             .wk
             .connect(&spec.uid(), "token", device, 1_700_000_000_000);
         if let Packet::Connect(c) = &mut frame.packet {
-            c.client_key = match key {
-                KeyChoice::Valid => c.client_key.clone(),
-                KeyChoice::Empty => String::new(),
-                KeyChoice::Short(n) => c.client_key.chars().take(usize::from(*n) % 44).collect(),
-                KeyChoice::Long => format!("{}AAAA", c.client_key),
-                KeyChoice::NotBase64 => format!("!{}", c.client_key),
-                KeyChoice::LowOrder(n) => {
-                    let hexed = LOW_ORDER_POINTS[usize::from(*n) % LOW_ORDER_POINTS.len()];
-                    base64::engine::general_purpose::STANDARD
-                        .encode(hex::decode(hexed).unwrap_or_default())
-                }
-            };
+            c.client_key = key.render(&c.client_key);
         }
         self.write_frame(i, &frame);
         self.outcome.count("connects", 1);
@@ -392,7 +368,7 @@ impl World {
         };
         let mut body_known = true;
         if let Packet::Send(s) = &mut frame.packet {
-            damage_send(s, damage, text, &cipher, &mut body_known);
+            body_known = damage.apply(s, text, &cipher);
         }
         let (mut expect, recipient_uids) = match ty {
             ChannelType::PERSON => (Expect::Accepted, BTreeSet::from([channel.clone()])),
@@ -779,47 +755,6 @@ impl World {
         assert_eq!(got.len(), 1, "the witness chat was disturbed");
         self.outcome.count("witness_ok", 1);
     }
-}
-
-/// Applies `damage` to a well-formed SEND.
-fn damage_send(
-    s: &mut crate::proto::Send,
-    damage: Damage,
-    text: &[u8],
-    cipher: &AppCipher,
-    body_known: &mut bool,
-) {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    match damage {
-        Damage::None => return,
-        Damage::MsgKey => {
-            let mut k = std::mem::take(&mut s.msg_key).into_bytes();
-            if let Some(c) = k.first_mut() {
-                *c = if *c == b'0' { b'1' } else { b'0' };
-            }
-            s.msg_key = String::from_utf8_lossy(&k).into_owned();
-            return;
-        }
-        Damage::NotBase64 => s.payload = [b"!!".as_slice(), text].concat(),
-        Damage::BadLength => {
-            let mut raw = b64.decode(&s.payload).unwrap_or_default();
-            raw.pop();
-            s.payload = b64.encode(raw).into_bytes();
-        }
-        Damage::BadPadding => {
-            let mut raw = b64.decode(&s.payload).unwrap_or_default();
-            if let Some(last) = raw.last_mut() {
-                *last ^= 0x5a;
-            }
-            s.payload = b64.encode(raw).into_bytes();
-            *body_known = false;
-        }
-        Damage::NoEncrypt => {
-            s.setting = Setting(s.setting.0 | Setting::NO_ENCRYPT);
-            s.payload = text.to_vec();
-        }
-    }
-    s.msg_key = cipher.msg_key(&crypto::send_sign(s));
 }
 
 #[cfg(test)]
