@@ -301,7 +301,7 @@ mod tests {
         let script = WireCase::Script(vec![]);
         use Protocol::*;
         use Scheme::*;
-        assert!(socket.applies(Tls, Scheme::Tls, false));
+        assert!(socket.applies(Protocol::Tls, Scheme::Tls, false));
         assert!(!socket.applies(Wkproto, Tcp, false));
         assert!(login.applies(Wkproto, Wss, false));
         assert!(!login.applies(Raw, Tcp, false));

@@ -161,7 +161,7 @@ impl Dialer {
     /// # Errors
     /// As [`Dialer::open`].
     pub fn open_with(&self, layer: Layer, tls: &Arc<rustls::ClientConfig>) -> io::Result<Conn> {
-        let tcp = self.tcp(layer == Layer::Proxy)?;
+        let tcp = self.tcp(layer == Layer::Proxy).map_err(context("connect"))?;
         let mut conn = Conn {
             io: Io::Tcp(tcp),
             ws: false,
@@ -179,15 +179,23 @@ impl Dialer {
                 .map_err(io::Error::other)?;
             let mut stream = rustls::StreamOwned::new(client, tcp);
             while stream.conn.is_handshaking() {
-                stream.conn.complete_io(&mut stream.sock)?;
+                stream
+                    .conn
+                    .complete_io(&mut stream.sock)
+                    .map_err(context("TLS handshake"))?;
             }
             conn.io = Io::Tls(Box::new(stream));
         }
         if layer == Layer::App && self.url.scheme.is_websocket() {
-            conn.upgrade(&self.url)?;
+            conn.upgrade(&self.url).map_err(context("WebSocket upgrade"))?;
         }
         Ok(conn)
     }
+}
+
+/// Prefixes an error with the step that failed, keeping its kind (timeouts stay timeouts).
+pub fn context(step: &'static str) -> impl Fn(io::Error) -> io::Error {
+    move |e| io::Error::new(e.kind(), format!("{step}: {e}"))
 }
 
 /// A PROXY v1 header naming this connection's real endpoints.

@@ -7,7 +7,14 @@
 //! - [`play`], [`script`]: wire rendering: a case sent over real connections;
 pub mod case;
 pub mod conn;
+pub mod crash_text;
 pub mod peer;
 pub mod play;
+pub mod probe;
 pub mod script;
+pub mod spawn;
 pub mod target;
+pub mod mutate;
+pub mod regression;
+pub mod source;
+pub mod witness;

@@ -29,6 +29,17 @@ pub enum PeerError {
     Timeout(Duration),
 }
 
+impl PeerError {
+    /// Whether it failed by running out of time.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            PeerError::Timeout(_) => true,
+            PeerError::Io(e) => is_timeout(e),
+            _ => false,
+        }
+    }
+}
+
 /// One logged-in (or logging-in) user.
 pub struct Peer {
     /// The connection.
