@@ -134,6 +134,14 @@ impl Dialer {
         })
     }
 
+    /// The same dialer with another timeout.
+    pub fn with_timeout(&self, timeout: Duration) -> Dialer {
+        Dialer {
+            timeout,
+            ..self.clone()
+        }
+    }
+
     /// A TCP connection with its timeouts set, the PROXY header written unless `bare`.
     pub fn tcp(&self, bare: bool) -> io::Result<TcpStream> {
         let tcp = TcpStream::connect_timeout(&self.url.addr(), self.timeout)?;

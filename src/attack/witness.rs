@@ -92,13 +92,17 @@ pub fn quantile(values: &[Duration], q: f64) -> Duration {
 }
 
 impl Witnesses {
-    /// Logs every witness in (uids `wkfuzz-witness-<tag>-<i>`) and starts them chatting.
+    /// Logs every witness in (uids `wkfuzz-witness-<tag>-<i>`, witness `i` over
+    /// `dialers[i % len]`, so they chat across transports) and starts them chatting.
     ///
     /// # Errors
     /// A witness cannot log in (the server is not serving wkproto).
-    pub fn start(dialer: &Dialer, config: &WitnessConfig, tag: &str) -> Result<Witnesses, String> {
+    pub fn start(dialers: &[Dialer], config: &WitnessConfig, tag: &str) -> Result<Witnesses, String> {
         let mut peers = Vec::new();
         for i in 0..config.count {
+            let Some(dialer) = dialers.get(i % dialers.len().max(1)) else {
+                break;
+            };
             let uid = format!("wkfuzz-witness-{tag}-{i}");
             let mut secret = [0x55u8; 32];
             secret[0] = u8::try_from(i).unwrap_or(0);
@@ -225,7 +229,7 @@ impl Chat {
                 Ok(None) => {}
                 Err(e) => {
                     if self.running.load(Ordering::Relaxed) {
-                        self.problem(format!("witness {} dropped: {}", self.i, describe(&e)));
+                        self.problem(format!("witness {} dropped: {e}", self.i));
                     }
                     return;
                 }
@@ -302,10 +306,6 @@ impl Chat {
             _ => {}
         }
     }
-}
-
-fn describe(e: &PeerError) -> String {
-    e.to_string()
 }
 
 #[cfg(test)]
