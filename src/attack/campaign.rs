@@ -712,11 +712,14 @@ fn attack_phase(
             symptom = Some(death);
         }
     }
+    // Suspects: cases not finished before the last good probe round began, with a margin
+    // for crash text and deaths the process showed before the prober looked.
     let last_good = *lock(&phase.last_good);
+    let since = last_good.checked_sub(SUSPECT_SLACK).unwrap_or(last_good);
     let suspects: Vec<Sent> = if symptom.is_some() {
         lock(&phase.log)
             .iter()
-            .filter(|s| s.finished.is_none_or(|f| f >= last_good))
+            .filter(|s| s.finished.is_none_or(|f| f >= since))
             .cloned()
             .collect()
     } else {
@@ -739,6 +742,8 @@ fn attack_phase(
 
 /// Cases kept for the culprit search beyond the last good probe round.
 const LOG_SLACK: Duration = Duration::from_secs(2);
+/// How far before the last good probe round suspects reach (at most [`LOG_SLACK`]).
+const SUSPECT_SLACK: Duration = Duration::from_millis(500);
 
 /// One worker: takes the next case (targets in turn), sends it, logs it.
 fn worker(phase: &Phase, players: &[Player]) {

@@ -8,6 +8,7 @@ use super::reference::ReferenceServer;
 use super::regression::{self as wire, WireRegression};
 use super::subject::Subject;
 use super::target::{Protocol, Scheme};
+use crate::triage::gate::WireResult;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -23,26 +24,13 @@ pub fn replay(
     (0..times).map(|_| subject.try_case(0, &reg.case)).collect()
 }
 
-/// One wire regression replayed by the gate.
-#[derive(Clone, Debug)]
-pub struct GateReplay {
-    /// Its `.bin`.
-    pub path: std::path::PathBuf,
-    /// Its slug.
-    pub slug: String,
-    /// `None` when the reference server survived both replays, else why not.
-    pub failure: Option<String>,
-    /// Wall time.
-    pub elapsed: Duration,
-}
-
 /// Replays every wire regression under `regressions_root` twice against an in-process
 /// reference server (with a PROXY front end for those found behind one): each must leave
 /// it serving, with no connection panicking.
 ///
 /// # Errors
 /// The regressions cannot be read, or the reference server cannot start.
-pub fn gate(regressions_root: &Path) -> Result<Vec<GateReplay>, String> {
+pub fn gate(regressions_root: &Path) -> Result<Vec<WireResult>, String> {
     let regs = wire::load_dir(&regressions_root.join(wire::DIR))?;
     if regs.is_empty() {
         return Ok(Vec::new());
@@ -59,14 +47,41 @@ pub fn gate(regressions_root: &Path) -> Result<Vec<GateReplay>, String> {
             continue;
         };
         let failure = gate_one(&reg, server).err();
-        results.push(GateReplay {
+        results.push(WireResult {
             path: reg.bin.clone(),
             slug: reg.slug.clone(),
             failure,
             elapsed: start.elapsed(),
+            replay: replay_command(&reg),
         });
     }
     Ok(results)
+}
+
+/// The command that replays `reg` against `wkfuzz serve` on its default ports.
+pub fn replay_command(reg: &WireRegression) -> String {
+    let url = match reg.meta.transport.as_str() {
+        "tls" => "tls://127.0.0.1:5110",
+        "ws" => "ws://127.0.0.1:5200/",
+        "wss" => "wss://127.0.0.1:5210/",
+        _ => "tcp://127.0.0.1:5100",
+    };
+    let proxy = if reg.meta.proxy { " --proxy-protocol" } else { "" };
+    format!(
+        "wkfuzz attack --replay {} {url} --protocol {} --spawn \"wkfuzz serve{proxy}\"",
+        reg.bin.display(),
+        reg.meta.protocol
+    )
+}
+
+/// Replays one wire regression twice against a reference server of its own (the
+/// regressions test: one test per file).
+///
+/// # Errors
+/// Why it failed.
+pub fn check(reg: &WireRegression) -> Result<(), String> {
+    let server = ReferenceServer::start(reg.meta.proxy).map_err(|e| format!("reference server: {e}"))?;
+    gate_one(reg, &server)
 }
 
 /// Timeouts of the gate's replays: the reference server answers on loopback in

@@ -142,14 +142,15 @@ impl Subject {
         };
         if let Some(status) = ended {
             p.drain_stderr();
+            // The crash report closest to the end is the one that ended it.
             let crashes = p.crashes_since(self.crash_mark);
             let how = describe_exit(status);
-            let signature = match crashes.first() {
+            let signature = match crashes.last() {
                 Some(c) => format!("{how}; {}", c.line.signature),
                 None => how.clone(),
             };
             let mut evidence = format!("process {} {how}", p.pid());
-            match crashes.first() {
+            match crashes.last() {
                 Some(c) => evidence.push_str(&format!("\nstderr:\n{}", c.text)),
                 None => evidence.push_str(&format!("\nlast stderr lines:\n{}", p.tail().join("\n"))),
             }
