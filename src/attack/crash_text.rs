@@ -30,9 +30,10 @@ pub fn classify(line: &str) -> Option<CrashLine> {
             signature: format!("{kind}: {}", sig.trim()),
         })
     };
-    if line.starts_with("thread '") {
-        if let Some((_, at)) = line.split_once("' panicked at ") {
-            // The location (file:line:col) is stable; the thread name is not.
+    if let Some(rest) = line.strip_prefix("thread '") {
+        // `thread '<name>' panicked at`, or since Rust 1.90 `thread '<name>' (<id>) panicked at`.
+        if let Some((_, at)) = rest.split_once(" panicked at ") {
+            // The location (file:line:col) is stable; the thread name and id are not.
             return found("rust panic", at.trim_end_matches(':'));
         }
     }
@@ -93,6 +94,10 @@ mod tests {
         let rust = classify("thread 'tokio-runtime-worker' panicked at src/planted.rs:238:25:").unwrap();
         assert_eq!(rust.kind, "rust panic");
         assert_eq!(rust.signature, "rust panic: src/planted.rs:238:25");
+        let with_id =
+            classify("thread 'tokio-runtime-worker' (4242) panicked at src/planted.rs:238:25:")
+                .unwrap();
+        assert_eq!(with_id, rust);
         let go = classify("panic: runtime error: index out of range [5] with length 3").unwrap();
         assert_eq!(
             go.signature,

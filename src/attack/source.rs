@@ -72,7 +72,7 @@ impl Sources {
     }
 }
 
-/// A generator input and where it came from.
+/// A generator input, the cases it renders to, and where it came from.
 #[derive(Clone, Debug)]
 pub struct Input {
     /// Whose model reads it; `None` for a wire regression (already a case).
@@ -81,8 +81,34 @@ pub struct Input {
     pub data: Vec<u8>,
     /// The case itself, for a wire regression.
     pub wire: Option<WireCase>,
+    /// Its wire cases (rendered once).
+    pub cases: Vec<WireCase>,
     /// A file path or a description.
     pub origin: String,
+}
+
+impl Input {
+    /// An input of `target`'s model.
+    pub fn new(target: Target, data: Vec<u8>, origin: String) -> Input {
+        Input {
+            target: Some(target),
+            cases: from_input(target, &data),
+            data,
+            wire: None,
+            origin,
+        }
+    }
+
+    /// A case as it is (a wire regression).
+    pub fn wire(case: WireCase, origin: String) -> Input {
+        Input {
+            target: None,
+            data: case.data().to_vec(),
+            cases: vec![case.clone()],
+            wire: Some(case),
+            origin,
+        }
+    }
 }
 
 /// A case and where it came from.
@@ -110,32 +136,17 @@ pub fn load_committed(
                 .map_err(|e| format!("{}: {e}", corpus_root.join(target.name()).display()))?;
             for path in files {
                 let data = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                inputs.push(Input {
-                    target: Some(target),
-                    data,
-                    wire: None,
-                    origin: path.display().to_string(),
-                });
+                inputs.push(Input::new(target, data, path.display().to_string()));
             }
         }
     }
     if sources.regressions {
         let regs = crate::triage::regression::load_all(regressions_root).map_err(|e| e.to_string())?;
         for r in regs.into_iter().filter(|r| WIRE_TARGETS.contains(&r.target)) {
-            inputs.push(Input {
-                target: Some(r.target),
-                data: r.data,
-                wire: None,
-                origin: r.bin.display().to_string(),
-            });
+            inputs.push(Input::new(r.target, r.data, r.bin.display().to_string()));
         }
         for w in wire_regression::load_dir(&regressions_root.join(wire_regression::DIR))? {
-            inputs.push(Input {
-                target: None,
-                data: w.case.data().to_vec(),
-                wire: Some(w.case),
-                origin: w.bin.display().to_string(),
-            });
+            inputs.push(Input::wire(w.case, w.bin.display().to_string()));
         }
     }
     Ok(inputs)
@@ -200,7 +211,7 @@ impl CaseStream {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let fitting: Vec<Input> = committed
             .iter()
-            .filter(|i| cases_of(i).iter().any(|c| fit.admits(c)))
+            .filter(|i| i.cases.iter().any(|c| fit.admits(c)))
             .cloned()
             .collect();
         // Interleave targets: deal each target's shuffled inputs round-robin.
@@ -270,11 +281,12 @@ impl CaseStream {
             let input = self.next_input()?;
             let fit = self.fit;
             self.queue.extend(
-                cases_of(&input)
-                    .into_iter()
+                input
+                    .cases
+                    .iter()
                     .filter(|c| fit.admits(c))
                     .map(|wire| Case {
-                        wire,
+                        wire: wire.clone(),
                         origin: input.origin.clone(),
                     }),
             );
@@ -327,12 +339,7 @@ impl CaseStream {
         }
         self.fresh_made += 1;
         let data = fresh_input(target, &mut self.rng);
-        Input {
-            target: Some(target),
-            data,
-            wire: None,
-            origin: format!("fresh {} #{}", target.name(), self.fresh_made),
-        }
+        Input::new(target, data, format!("fresh {} #{}", target.name(), self.fresh_made))
     }
 
     /// A mutation of a committed input or a recent fresh one.
@@ -359,20 +366,12 @@ impl CaseStream {
         };
         self.mutants_made += 1;
         let data = mutate(&base.data, &other, &mut self.rng);
-        Input {
-            target: base.target,
-            wire: base.wire.as_ref().map(|w| w.with_data(data.clone())),
-            data,
-            origin: format!("mutation #{} of {}", self.mutants_made, base.origin),
+        let origin = format!("mutation #{} of {}", self.mutants_made, base.origin);
+        match (&base.wire, base.target) {
+            (Some(w), _) => Input::wire(w.with_data(data), origin),
+            (None, Some(t)) => Input::new(t, data, origin),
+            (None, None) => self.fresh(),
         }
-    }
-}
-
-fn cases_of(input: &Input) -> Vec<WireCase> {
-    match (&input.wire, input.target) {
-        (Some(w), _) => vec![w.clone()],
-        (None, Some(t)) => from_input(t, &input.data),
-        (None, None) => Vec::new(),
     }
 }
 
@@ -453,18 +452,8 @@ mod tests {
     #[test]
     fn committed_inputs_come_first_then_fresh_and_mutants_all_fitting() {
         let committed = vec![
-            Input {
-                target: Some(Target::Frame),
-                data: vec![2, 0xc0, 0],
-                wire: None,
-                origin: "a".into(),
-            },
-            Input {
-                target: Some(Target::Records),
-                data: vec![0x16],
-                wire: None,
-                origin: "tls-only".into(),
-            },
+            Input::new(Target::Frame, vec![2, 0xc0, 0], "a".into()),
+            Input::new(Target::Records, vec![0x16], "tls-only".into()),
         ];
         let f = fit(Protocol::Wkproto, Scheme::Tcp);
         let mut s = CaseStream::new(&committed, f, Sources::ALL, 1);

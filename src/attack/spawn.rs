@@ -41,10 +41,13 @@ struct Stderr {
     crash_count: usize,
     /// Lines still to append to the last report.
     report_left: usize,
+    /// When the last line came.
+    last_line: Option<std::time::Instant>,
 }
 
 impl Stderr {
     fn line(&mut self, line: String) {
+        self.last_line = Some(std::time::Instant::now());
         let line: String = line.chars().take(MAX_LINE).collect();
         if let Some(crash) = classify(&line) {
             self.crash_count += 1;
@@ -135,6 +138,24 @@ impl Spawned {
             self.exit = self.child.try_wait().ok().flatten();
         }
         self.exit
+    }
+
+    /// Waits for it to end while it is still writing to stderr (a crashing process may
+    /// print a long backtrace before it dies): until it ends, or stderr has been quiet for
+    /// `quiet`, or `cap` has passed.
+    pub fn wait_exit_while_writing(&mut self, quiet: Duration, cap: Duration) -> Option<ExitStatus> {
+        let deadline = std::time::Instant::now() + cap;
+        loop {
+            if let Some(s) = self.exit_status() {
+                return Some(s);
+            }
+            let last = self.lock().last_line;
+            let now = std::time::Instant::now();
+            if now >= deadline || last.is_none_or(|t| now.duration_since(t) >= quiet) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Waits up to `within` for it to end.

@@ -11,14 +11,21 @@ use super::case::WireCase;
 use super::finding::{Oracle, Symptom};
 use super::play::Player;
 use super::probe::{probe, ProbeFailure};
-use super::spawn::{describe_exit, Spawned};
+use super::spawn::{describe_exit, CrashText, Spawned};
 use super::target::Protocol;
 use crate::attack::crash_text::mask_numbers;
 use std::time::{Duration, Instant};
 
-/// How long after crash text to wait for the process to end (a crash that kills it is a
-/// death, not crash text).
+/// After crash text, how long stderr must stay quiet before a process that has not ended
+/// counts as surviving (a crash that kills it is a death, not crash text; a panicking Rust
+/// server may print a backtrace before it aborts) ...
+const DEATH_QUIET: Duration = Duration::from_millis(500);
+/// ... and the most that wait takes.
+const DEATH_CAP: Duration = Duration::from_secs(3);
+/// How long after a failed probe to wait for the process to end.
 const DEATH_GRACE: Duration = Duration::from_millis(150);
+/// A death this soon after reported crash text is that crash's.
+const CRASH_THEN_DEATH: Duration = Duration::from_secs(10);
 /// How long after a replayed case to wait for crash text the stderr reader has not taken
 /// in yet.
 const CRASH_TEXT_GRACE: Duration = Duration::from_millis(20);
@@ -40,6 +47,8 @@ pub struct Subject {
     pub hang_after: Duration,
     /// Crash reports already reported (or seen before the current observation).
     crash_mark: usize,
+    /// The last crash text reported, and when: a death right after it is its death.
+    last_crash: Option<(CrashText, Instant)>,
 }
 
 impl Subject {
@@ -58,6 +67,7 @@ impl Subject {
             ready_within,
             hang_after,
             crash_mark: 0,
+            last_crash: None,
         }
     }
 
@@ -107,6 +117,7 @@ impl Subject {
             }
         }
         self.crash_mark = self.spawned.as_ref().map_or(0, Spawned::crash_count);
+        self.last_crash = None;
         Ok(slowest)
     }
 
@@ -137,13 +148,23 @@ impl Subject {
         let p = self.spawned.as_mut()?;
         let ended = match p.exit_status() {
             Some(s) => Some(s),
-            None if p.crash_count() > self.crash_mark => p.wait_exit(DEATH_GRACE),
+            None if p.crash_count() > self.crash_mark => {
+                p.wait_exit_while_writing(DEATH_QUIET, DEATH_CAP)
+            }
             None => None,
         };
         if let Some(status) = ended {
             p.drain_stderr();
-            // The crash report closest to the end is the one that ended it.
-            let crashes = p.crashes_since(self.crash_mark);
+            // The crash report closest to the end is the one that ended it (or the one
+            // reported as crash text just before the process went).
+            let mut crashes = p.crashes_since(self.crash_mark);
+            if crashes.is_empty() {
+                if let Some((c, at)) = self.last_crash.take() {
+                    if at.elapsed() < CRASH_THEN_DEATH {
+                        crashes.push(c);
+                    }
+                }
+            }
             let how = describe_exit(status);
             let signature = match crashes.last() {
                 Some(c) => format!("{how}; {}", c.line.signature),
@@ -165,6 +186,7 @@ impl Subject {
         let crashes = p.crashes_since(self.crash_mark);
         let first = crashes.first()?;
         self.crash_mark = p.crash_count();
+        self.last_crash = Some((first.clone(), Instant::now()));
         Some(Symptom {
             oracle: Oracle::CrashText,
             target: None,
