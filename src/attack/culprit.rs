@@ -6,6 +6,7 @@
 use super::case::WireCase;
 use super::finding::{Culprit, Symptom};
 use super::subject::Subject;
+use super::units::units;
 use crate::gen::script::Script;
 use crate::triage::minimize::ddmin_by;
 use std::time::Instant;
@@ -85,7 +86,7 @@ pub fn order_suspects(mut suspects: Vec<Sent>) -> Vec<Sent> {
 }
 
 /// Searches `suspects` (already ordered) for a case that shows `want` again, minimizes it
-/// and confirms it.
+/// and confirms it; a case that shows it only sometimes is passed over for the next.
 ///
 /// # Errors
 /// See [`NoCulprit`].
@@ -97,46 +98,46 @@ pub fn search(
 ) -> Result<Found, NoCulprit> {
     let deadline = Instant::now() + limits.budget;
     let mut searched = 0usize;
-    let mut culprit = None;
+    let mut flaky = None;
     for s in suspects.iter().take(limits.max_suspects) {
         if Instant::now() >= deadline {
             break;
         }
         searched += 1;
         let got = subject.try_case(s.target, &s.wire).map_err(NoCulprit::NoServer)?;
-        if got.is_some_and(|g| g.matches(want)) {
-            culprit = Some(s);
-            break;
+        if !got.is_some_and(|g| g.matches(want)) {
+            continue;
         }
+        let (minimized, tests) =
+            minimize(subject, s.target, &s.wire, want, limits.max_minimize_tests, deadline)?;
+        let mut case = minimized;
+        let mut reproduced = confirm(subject, s.target, &case, want, limits.confirmations)?;
+        if reproduced < limits.confirmations && case != s.wire {
+            // The minimized case lost something the symptom needs: try the original.
+            case = s.wire.clone();
+            reproduced = confirm(subject, s.target, &case, want, limits.confirmations)?;
+        }
+        if reproduced < limits.confirmations {
+            // Shows it only sometimes (a script meets the server's random keys): look on.
+            flaky = Some(NoCulprit::Flaky(reproduced, limits.confirmations));
+            continue;
+        }
+        return Ok(Found {
+            target: s.target,
+            culprit: Culprit {
+                origin: s.origin.clone(),
+                kind: s.wire.kind().to_owned(),
+                searched,
+                original_size: size(&s.wire),
+                minimized_size: size(&case),
+                minimize_tests: tests,
+                reproduced,
+                confirmations: limits.confirmations,
+            },
+            case,
+        });
     }
-    let Some(s) = culprit else {
-        return Err(NoCulprit::NotAlone(searched));
-    };
-    let (minimized, tests) = minimize(subject, s.target, &s.wire, want, limits.max_minimize_tests, deadline)?;
-    let mut case = minimized;
-    let mut reproduced = confirm(subject, s.target, &case, want, limits.confirmations)?;
-    if reproduced < limits.confirmations && case != s.wire {
-        // The minimized case lost something the symptom needs: keep the original.
-        case = s.wire.clone();
-        reproduced = confirm(subject, s.target, &case, want, limits.confirmations)?;
-    }
-    if reproduced < limits.confirmations {
-        return Err(NoCulprit::Flaky(reproduced, limits.confirmations));
-    }
-    Ok(Found {
-        target: s.target,
-        culprit: Culprit {
-            origin: s.origin.clone(),
-            kind: s.wire.kind().to_owned(),
-            searched,
-            original_size: size(&s.wire),
-            minimized_size: size(&case),
-            minimize_tests: tests,
-            reproduced,
-            confirmations: limits.confirmations,
-        },
-        case,
-    })
+    Err(flaky.unwrap_or(NoCulprit::NotAlone(searched)))
 }
 
 /// A case's size: bytes, or a script's steps.
@@ -207,10 +208,16 @@ fn minimize(
             (WireCase::Script(kept.to_bytes()), tests)
         }
         other => {
-            let (bytes, tests) = ddmin_by(other.data(), max_tests, |bytes| {
-                keeps(other.with_data(bytes.to_vec()))
+            // Whole frames or records first, then bytes.
+            let (units, unit_tests) = ddmin_by(&units(other), max_tests, |units| {
+                keeps(other.with_data(units.concat()))
             });
-            (other.with_data(bytes), tests)
+            let (bytes, byte_tests) = ddmin_by(
+                &units.concat(),
+                max_tests.saturating_sub(unit_tests),
+                |bytes| keeps(other.with_data(bytes.to_vec())),
+            );
+            (other.with_data(bytes), unit_tests + byte_tests)
         }
     };
     match lost_server {

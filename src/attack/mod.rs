@@ -26,3 +26,4 @@ pub mod resources;
 pub mod report;
 pub mod reference;
 pub mod replay;
+pub mod units;
