@@ -547,7 +547,14 @@ fn blame(
         .get(found.target)
         .map_or("tcp", |t| t.scheme.name());
     let c = &found.culprit;
-    let title = format!("{}: {}", symptom.oracle, symptom.signature);
+    let title = format!(
+        "{}: {}",
+        symptom.oracle,
+        symptom
+            .signature
+            .replace("killed by signal ", "signal ")
+            .replace("; ", ", ")
+    );
     let meta = WireMeta {
         kind: found.case.kind().into(),
         login: found.case.login(),
@@ -706,8 +713,12 @@ fn attack_phase(
         }
         phase.stop.store(true, Ordering::Relaxed);
     });
-    // A death the prober saw first is the process's: prefer its evidence.
+    // A death the prober (or the crash text) showed first is the process's: prefer its
+    // evidence.
     if symptom.as_ref().is_some_and(|s| s.oracle != Oracle::Death) {
+        if symptom.as_ref().is_some_and(|s| s.oracle == Oracle::CrashText) {
+            subject.settle_crash();
+        }
         if let Some(death) = subject.process_symptom() {
             symptom = Some(death);
         }

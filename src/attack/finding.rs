@@ -78,8 +78,28 @@ pub struct Symptom {
 impl Symptom {
     /// Whether `other` is the same problem (same oracle and signature): what a culprit's
     /// replay and each minimization step must show again.
+    ///
+    /// A death and crash text with the same crash report are the same problem too: whether
+    /// a crashing process is seen dead or still printing depends on how long it takes to
+    /// print its backtrace before it goes.
     pub fn matches(&self, other: &Symptom) -> bool {
-        self.oracle == other.oracle && self.signature == other.signature
+        if self.oracle == other.oracle {
+            return self.signature == other.signature;
+        }
+        match (self.crash_report(), other.crash_report()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// The crash report part of the signature: all of crash text's, the part after the
+    /// exit of a death's (`killed by signal 6 (SIGABRT); <report>`).
+    fn crash_report(&self) -> Option<&str> {
+        match self.oracle {
+            Oracle::CrashText => Some(&self.signature),
+            Oracle::Death => self.signature.split_once("; ").map(|(_, r)| r),
+            _ => None,
+        }
     }
 }
 
@@ -129,4 +149,30 @@ pub struct Finding {
     pub regression: Option<PathBuf>,
     /// The command that replays it.
     pub replay: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symptom(oracle: Oracle, signature: &str) -> Symptom {
+        Symptom {
+            oracle,
+            target: None,
+            evidence: String::new(),
+            signature: signature.into(),
+        }
+    }
+
+    #[test]
+    fn a_death_matches_crash_text_of_the_same_report() {
+        let death = symptom(Oracle::Death, "killed by signal 6 (SIGABRT); rust panic: a.rs:1:2");
+        let text = symptom(Oracle::CrashText, "rust panic: a.rs:1:2");
+        assert!(death.matches(&text) && text.matches(&death));
+        assert!(!death.matches(&symptom(Oracle::CrashText, "rust panic: b.rs:1:2")));
+        assert!(!death.matches(&symptom(Oracle::Death, "killed by signal 6 (SIGABRT)")));
+        let bare = symptom(Oracle::Death, "killed by signal 9 (SIGKILL)");
+        assert!(bare.matches(&bare.clone()));
+        assert!(!bare.matches(&symptom(Oracle::Liveness, "killed by signal 9 (SIGKILL)")));
+    }
 }

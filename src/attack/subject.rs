@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 /// After crash text, how long stderr must stay quiet before a process that has not ended
 /// counts as surviving (a crash that kills it is a death, not crash text; a panicking Rust
 /// server may print a backtrace before it aborts) ...
-const DEATH_QUIET: Duration = Duration::from_millis(500);
+const DEATH_QUIET: Duration = Duration::from_secs(1);
 /// ... and the most that wait takes.
 const DEATH_CAP: Duration = Duration::from_secs(3);
 /// How long after a failed probe to wait for the process to end.
@@ -197,6 +197,14 @@ impl Subject {
             ),
             signature: first.line.signature.clone(),
         })
+    }
+
+    /// Lets a process that printed crash text finish dying, if it is going to (see
+    /// [`DEATH_QUIET`]).
+    pub fn settle_crash(&mut self) {
+        if let Some(p) = self.spawned.as_mut() {
+            p.wait_exit_while_writing(DEATH_QUIET, DEATH_CAP);
+        }
     }
 
     /// Probes target `i`, and once more if that fails: both failing is a symptom (a hang
