@@ -12,7 +12,8 @@ esac
 cargo fuzz build -O --sanitizer "$sanitizer"
 
 bin_dir=fuzz/target/x86_64-unknown-linux-gnu/release
-for src in fuzz/fuzz_targets/*.rs; do
+# fuzz/src/bin/ holds one wrapper per shipped target of the registry (a unit test checks it).
+for src in fuzz/src/bin/*.rs; do
   name=$(basename "$src" .rs)
   cp "$bin_dir/$name" "$OUT/$name"
   if [ -d "corpus/$name" ] && [ -n "$(ls -A "corpus/$name")" ]; then

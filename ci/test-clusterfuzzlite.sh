@@ -15,8 +15,9 @@ mkdir -p "$work/src" "$work/out"
 ln -s "$root" "$work/src/wkfuzz"
 SRC="$work/src" OUT="$work/out" SANITIZER=none bash .clusterfuzzlite/build.sh
 status=0
-for src in fuzz/fuzz_targets/*.rs; do
-  name=$(basename "$src" .rs)
+# Every target the registry ships (wkfuzz targets --which shipped) must be in $OUT.
+cargo build --release --locked
+for name in $(./target/release/wkfuzz targets --which shipped); do
   if [ ! -x "$work/out/$name" ]; then
     echo "missing fuzzer binary: \$OUT/$name"; status=1; continue
   fi

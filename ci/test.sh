@@ -13,6 +13,8 @@ else
 fi
 # tests/triage.rs minimizes through `cargo fuzz tmin` (stable, --sanitizer none).
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+# No two source files may import each other (directly or through a ring).
+python3 ci/import-cycles.py
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --all-targets 2>&1 | tee "$log"

@@ -5,11 +5,13 @@
 //! - [`session`]: sans-IO per-connection state machine.
 //! - [`hub`]: who is online, channels, delivery queues (pure).
 //! - [`tls`]: rustls `ServerConfig` from key material.
-//! - [`net`]: the tokio shell: listeners, PROXY header, TLS layer, limits, isolation, shutdown.
+//! - [`transport`]: one connection's layers, sans-IO: PROXY header, TLS glue, WebSocket.
+//! - [`net`]: the tokio shell: listeners, socket I/O, limits, isolation, shutdown.
 //! - [`attack`]: `wkfuzz attack`, a black-box attack of a live server over the wire.
 //! - [`load`]: the benchmarks behind `wkfuzz load` and BENCHMARKS.md.
 //! - `planted` (feature `planted-bugs` only): WuKongIM's crash classes put back behind
 //!   switches, with reached/triggered canaries, for the Magma-style evaluation.
+//! - [`sim`]: clients and engines in one thread with a virtual clock, for tests.
 //! - [`client`]: a sans-IO wkproto client; [`clock`]: injected time; [`config`]: TOML file.
 #![deny(unsafe_code)] // one exception: triage::alloc, a GlobalAlloc wrapper (the trait is unsafe)
 #![warn(missing_docs, unreachable_pub)]
@@ -26,7 +28,12 @@ pub mod net;
 pub mod planted;
 pub mod proto;
 pub mod session;
+pub mod sim;
 pub mod targets;
 pub mod tls;
+pub mod transport;
 pub mod triage;
 mod x25519_memo;
+
+/// The tokio shell's entry points: serve bound listeners with shared state and settings.
+pub use net::{serve, NetSettings, Shared, SharedRef};

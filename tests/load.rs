@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 use wkfuzz::load::idle::{self, IdleOptions};
 use wkfuzz::load::Report;
-use wkfuzz::net::Transport;
+use wkfuzz::transport::Transport;
 
 fn wkfuzz() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wkfuzz"))

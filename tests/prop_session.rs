@@ -1,5 +1,5 @@
 //! Properties of the keys and ciphertexts a logged-in client controls, driven through the
-//! real session and hub (sans-IO, in memory):
+//! server's connection engine, session and hub (sans-IO, in memory, see `wkfuzz::sim`):
 //! - ClientKey in CONNECT: anything but a valid 32-byte standard-base64 X25519 key gets
 //!   CONNACK 21 (empty) or 2 (malformed or low-order), then close; a valid one logs in;
 //! - encrypted payloads: decrypt(encrypt(p)) == p; a damaged payload or msgKey gets
@@ -12,14 +12,11 @@ use base64::Engine;
 use prop_support::{config, damages};
 use proptest::prelude::*;
 use wkfuzz::client::Client;
-use wkfuzz::clock::Time;
 use wkfuzz::gen::Damage;
-use wkfuzz::hub::{Hub, HubConfig};
+use wkfuzz::hub::HubConfig;
 use wkfuzz::proto::crypto::AppCipher;
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
-use wkfuzz::session::{Session, SessionConfig};
-
-const T0: Time = Time::from_unix_millis(1_700_000_000_000);
+use wkfuzz::sim::Sim;
 
 /// X25519 points of small order: 0, 1, the two points of order 8, p-1, and p and p+1
 /// (non-canonical 0 and 1); then the same with bit 255 set, which X25519 ignores (RFC 7748
@@ -41,39 +38,38 @@ const LOW_ORDER: [&str; 14] = [
     "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 ];
 
-/// One connection to a fresh hub: the server's session and a client.
+/// One connection to a fresh hub: the server's engine and a client.
 struct Conn {
-    hub: Hub,
-    session: Session,
-    client: Client,
+    sim: Sim,
+    /// The connection's index in `sim`.
+    i: usize,
 }
 
 impl Conn {
     fn new(secret: [u8; 32]) -> Conn {
-        let mut hub = Hub::new(HubConfig::default());
-        let (id, seed) = hub.open();
-        let session = Session::new(id, seed, SessionConfig::default(), T0);
-        Conn {
-            hub,
-            session,
-            client: Client::new(secret, 4),
-        }
+        let mut sim = Sim::with(HubConfig::default());
+        let i = sim.open_raw_as(Client::new(secret, 4), &[]);
+        Conn { sim, i }
+    }
+
+    fn client(&mut self) -> &mut Client {
+        &mut self.sim.peers[self.i].client
+    }
+
+    /// Whether the server closed the session.
+    fn closed(&self) -> bool {
+        self.sim.closed(self.i).is_some()
     }
 
     /// Sends `frame`; returns every frame the server answered.
     fn exchange(&mut self, frame: &Frame) -> Vec<Frame> {
-        let bytes = self.client.encode(frame);
-        self.session.handle_bytes(&bytes, T0, &mut self.hub);
-        let mut out = Vec::new();
-        self.session.poll_transmit(&mut self.hub, &mut out);
-        self.client
-            .handle_bytes(&out)
-            .expect("server frames decode")
+        self.sim.send_frame(self.i, frame);
+        self.sim.take(self.i)
     }
 
     /// CONNECT with `client_key`; the CONNACK reason.
     fn connect_with_key(&mut self, client_key: String) -> ReasonCode {
-        let mut connect = self.client.connect("u1", "t", DeviceFlag::APP, 0);
+        let mut connect = self.client().connect("u1", "t", DeviceFlag::APP, 0);
         if let Packet::Connect(c) = &mut connect.packet {
             c.client_key = client_key;
         }
@@ -81,7 +77,7 @@ impl Conn {
         match frames.first().map(|f| &f.packet) {
             Some(Packet::Connack(c)) => {
                 if c.reason == ReasonCode::SUCCESS {
-                    self.client
+                    self.client()
                         .handle_connack(c)
                         .expect("CONNACK keys are valid");
                 }
@@ -190,11 +186,11 @@ proptest! {
     #[test]
     fn client_key_gets_the_documented_connack(secret in any::<[u8; 32]>(), case in key_case()) {
         let mut conn = Conn::new(secret);
-        let key = make_key(&case, &conn.client);
+        let key = make_key(&case, conn.client());
         let want = expected(&key);
         let got = conn.connect_with_key(key.clone());
         prop_assert_eq!(got, want, "key {:?}", key);
-        prop_assert_eq!(conn.session.close_reason().is_some(), want != ReasonCode::SUCCESS);
+        prop_assert_eq!(conn.closed(), want != ReasonCode::SUCCESS);
         if let KeyCase::Valid = case {
             prop_assert_eq!(got, ReasonCode::SUCCESS);
         }
@@ -221,11 +217,11 @@ proptest! {
         damage in send_damage(),
     ) {
         let mut conn = Conn::new(secret);
-        let key = conn.client.client_key();
+        let key = conn.client().client_key();
         prop_assert_eq!(conn.connect_with_key(key), ReasonCode::SUCCESS);
-        let (mut frame, seq) = conn.client.send("u2", ChannelType::PERSON, &text).unwrap();
+        let (mut frame, seq) = conn.client().send("u2", ChannelType::PERSON, &text).unwrap();
         let Packet::Send(send) = &mut frame.packet else { unreachable!() };
-        let cipher = conn.client.cipher().unwrap().clone();
+        let cipher = conn.client().cipher().unwrap().clone();
         let original = send.clone();
         let want = match &damage {
             SendDamage::Payload(d) => {
@@ -248,8 +244,8 @@ proptest! {
             _ => None,
         });
         prop_assert_eq!(ack.map(|a| a.reason), Some(want));
-        prop_assert!(conn.session.close_reason().is_none(), "the session goes on");
-        let (next, next_seq) = conn.client.send("u2", ChannelType::PERSON, b"after").unwrap();
+        prop_assert!(!conn.closed(), "the session goes on");
+        let (next, next_seq) = conn.client().send("u2", ChannelType::PERSON, b"after").unwrap();
         let answer = conn.exchange(&next);
         let ok = answer.iter().any(|f| matches!(&f.packet, Packet::Sendack(a) if a.client_seq == next_seq && a.reason == ReasonCode::SUCCESS));
         prop_assert!(ok, "{:?}", answer);

@@ -8,6 +8,11 @@ use std::process::{Command, Output};
 use wkfuzz::targets::Target;
 use wkfuzz::triage::capture::run_caught;
 
+/// The registered target called `name`.
+fn target(name: &str) -> Target {
+    Target::from_name(name).expect("registered target")
+}
+
 fn wkfuzz(dir: &Path, args: &[&str], fixed: bool) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wkfuzz"));
     cmd.current_dir(dir).args(args).env_remove("RUST_LOG");
@@ -29,13 +34,13 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn one_bug_one_signature_two_bugs_two() {
-    let a = run_caught(Target::Selftest, b"xxBUG1").unwrap_err();
+    let a = run_caught(target("selftest"), b"xxBUG1").unwrap_err();
     let b = run_caught(
-        Target::Selftest,
+        target("selftest"),
         b"a much longer input with BUG1 in the middle",
     )
     .unwrap_err();
-    let c = run_caught(Target::Selftest, b"BUG2").unwrap_err();
+    let c = run_caught(target("selftest"), b"BUG2").unwrap_err();
     assert_ne!(a.message, b.message, "the raw messages differ (numbers)");
     assert_eq!(a.signature, b.signature);
     assert_ne!(a.signature, c.signature);
@@ -49,7 +54,7 @@ fn one_bug_one_signature_two_bugs_two() {
         "{}",
         c.signature
     );
-    assert!(run_caught(Target::Selftest, b"fine").is_ok());
+    assert!(run_caught(target("selftest"), b"fine").is_ok());
 }
 
 #[test]
@@ -234,7 +239,7 @@ fn promote_minimizes_with_cargo_fuzz_tmin() {
     // libFuzzer's minimizer keeps a crashing input with fewer bytes; the crash needs "BUG1".
     assert!(kept.len() < padded.len(), "{kept:?}");
     assert!(kept.windows(4).any(|w| w == b"BUG1"), "{kept:?}");
-    let caught = run_caught(Target::Selftest, &kept).expect_err("the kept input crashes");
+    let caught = run_caught(target("selftest"), &kept).expect_err("the kept input crashes");
     assert!(
         caught.signature.0.contains("selftest::bug_one"),
         "{}",

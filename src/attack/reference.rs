@@ -8,7 +8,8 @@
 
 use super::target::{Scheme, TargetUrl};
 use crate::hub::{Hub, HubConfig};
-use crate::net::{NetSettings, Shared, Transport};
+use crate::net::{NetSettings, Shared};
+use crate::transport::Transport;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,7 +6,7 @@
 //! Order: first every committed input once (targets interleaved, each target's inputs
 //! shuffled by the seed), then fresh inputs and mutations alternating, forever.
 
-use super::case::{from_input, version_of, WireCase, WIRE_TARGETS};
+use super::case::{from_input, version_of, wire_targets, WireCase};
 use super::mutate::mutate;
 use super::regression as wire_regression;
 use super::target::{Protocol, Scheme};
@@ -131,7 +131,7 @@ pub fn load_committed(
 ) -> Result<Vec<Input>, String> {
     let mut inputs = Vec::new();
     if sources.corpus {
-        for target in WIRE_TARGETS {
+        for target in wire_targets() {
             let files = corpus::files(corpus_root, target)
                 .map_err(|e| format!("{}: {e}", corpus_root.join(target.name()).display()))?;
             for path in files {
@@ -142,7 +142,8 @@ pub fn load_committed(
     }
     if sources.regressions {
         let regs = crate::triage::regression::load_all(regressions_root).map_err(|e| e.to_string())?;
-        for r in regs.into_iter().filter(|r| WIRE_TARGETS.contains(&r.target)) {
+        let wire = wire_targets();
+        for r in regs.into_iter().filter(|r| wire.contains(&r.target)) {
             inputs.push(Input::new(r.target, r.data, r.bin.display().to_string()));
         }
         for w in wire_regression::load_dir(&regressions_root.join(wire_regression::DIR))? {
@@ -170,14 +171,14 @@ impl Fit {
 }
 
 /// Generator targets fresh inputs are drawn from, by weight.
-const FRESH: [(Target, u32); 7] = [
-    (Target::Frame, 6),
-    (Target::Codec, 2),
-    (Target::Session, 3),
-    (Target::Handshake, 6),
-    (Target::Records, 1),
-    (Target::Ws, 4),
-    (Target::Proxy, 2),
+const FRESH: [(&str, u32); 7] = [
+    ("frame", 6),
+    ("codec", 2),
+    ("session", 3),
+    ("handshake", 6),
+    ("records", 1),
+    ("ws", 4),
+    ("proxy", 2),
 ];
 
 /// Recent fresh inputs kept as mutation bases.
@@ -242,6 +243,7 @@ impl CaseStream {
         let mut probe_rng = ChaCha20Rng::seed_from_u64(0);
         let generators: Vec<(Target, u32)> = FRESH
             .into_iter()
+            .filter_map(|(name, w)| Some((Target::from_name(name)?, w)))
             .filter(|&(t, _)| {
                 (0..16).any(|_| {
                     from_input(t, &fresh_input(t, &mut probe_rng))
@@ -315,9 +317,9 @@ impl CaseStream {
             if !can_mutate {
                 return None;
             }
-            return Some(self.mutant());
+            return self.mutant();
         }
-        let fresh = self.fresh();
+        let fresh = self.fresh()?;
         if self.pool.len() == FRESH_POOL {
             self.pool.pop_front();
         }
@@ -325,11 +327,11 @@ impl CaseStream {
         Some(fresh)
     }
 
-    /// A fresh input from a generator chosen by weight.
-    fn fresh(&mut self) -> Input {
+    /// A fresh input from a generator chosen by weight (none if no generator fits).
+    fn fresh(&mut self) -> Option<Input> {
         let total: u32 = self.generators.iter().map(|(_, w)| w).sum();
         let mut pick = self.rng.gen_range(0..total.max(1));
-        let mut target = Target::Frame;
+        let &(mut target, _) = self.generators.first()?;
         for &(t, w) in &self.generators {
             if pick < w {
                 target = t;
@@ -339,11 +341,15 @@ impl CaseStream {
         }
         self.fresh_made += 1;
         let data = fresh_input(target, &mut self.rng);
-        Input::new(target, data, format!("fresh {} #{}", target.name(), self.fresh_made))
+        Some(Input::new(
+            target,
+            data,
+            format!("fresh {} #{}", target.name(), self.fresh_made),
+        ))
     }
 
     /// A mutation of a committed input or a recent fresh one.
-    fn mutant(&mut self) -> Input {
+    fn mutant(&mut self) -> Option<Input> {
         let from_pool = self.committed.is_empty()
             || (!self.pool.is_empty() && self.sources.fresh && self.rng.gen_bool(0.5));
         let base = if from_pool {
@@ -368,8 +374,8 @@ impl CaseStream {
         let data = mutate(&base.data, &other, &mut self.rng);
         let origin = format!("mutation #{} of {}", self.mutants_made, base.origin);
         match (&base.wire, base.target) {
-            (Some(w), _) => Input::wire(w.with_data(data), origin),
-            (None, Some(t)) => Input::new(t, data, origin),
+            (Some(w), _) => Some(Input::wire(w.with_data(data), origin)),
+            (None, Some(t)) => Some(Input::new(t, data, origin)),
             (None, None) => self.fresh(),
         }
     }
@@ -382,9 +388,9 @@ fn fresh_input(target: Target, rng: &mut ChaCha20Rng) -> Vec<u8> {
         rng.fill_bytes(&mut v);
         v
     };
-    match target {
+    match target.name() {
         // A version byte, then one to four frames from the codec model, sometimes a tail.
-        Target::Frame => {
+        "frame" => {
             let first: u8 = rng.gen();
             let version = version_of(first);
             let mut out = vec![first];
@@ -401,21 +407,21 @@ fn fresh_input(target: Target, rng: &mut ChaCha20Rng) -> Vec<u8> {
             }
             out
         }
-        Target::Codec => random(rng, 8, 256),
-        Target::Session => random(rng, 8, 400),
-        Target::Handshake => random(rng, 32, 2048),
-        Target::Records => {
+        "codec" => random(rng, 8, 256),
+        "session" => random(rng, 8, 400),
+        "handshake" => random(rng, 32, 2048),
+        "records" => {
             let mut out = vec![0x16, 0x03, rng.gen_range(0..=4)];
             out.extend(random(rng, 0, 512));
             out
         }
         // Mode 1 (the modelled stream), any read schedule.
-        Target::Ws => {
+        "ws" => {
             let mut out = vec![rng.gen::<u8>() | 1];
             out.extend(random(rng, 16, 1024));
             out
         }
-        Target::Proxy => {
+        "proxy" => {
             let mut out = if rng.gen_bool(0.5) {
                 b"PROXY ".to_vec()
             } else {
@@ -452,8 +458,8 @@ mod tests {
     #[test]
     fn committed_inputs_come_first_then_fresh_and_mutants_all_fitting() {
         let committed = vec![
-            Input::new(Target::Frame, vec![2, 0xc0, 0], "a".into()),
-            Input::new(Target::Records, vec![0x16], "tls-only".into()),
+            Input::new(Target::from_name("frame").unwrap(), vec![2, 0xc0, 0], "a".into()),
+            Input::new(Target::from_name("records").unwrap(), vec![0x16], "tls-only".into()),
         ];
         let f = fit(Protocol::Wkproto, Scheme::Tcp);
         let mut s = CaseStream::new(&committed, f, Sources::ALL, 1);

@@ -45,7 +45,7 @@ impl Fuzz {
             bail!("run `wkfuzz fuzz` from the wkfuzz checkout (no fuzz/Cargo.toml here)");
         }
         let targets: Vec<Target> = if self.targets.is_empty() {
-            Target::ALL.to_vec()
+            Target::gated()
         } else {
             self.targets
                 .iter()

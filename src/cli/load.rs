@@ -9,7 +9,7 @@ use wkfuzz::load::core::{CoreOptions, Loops};
 use wkfuzz::load::handshakes::{HandshakeOptions, TlsVersion};
 use wkfuzz::load::idle::IdleOptions;
 use wkfuzz::load::Report;
-use wkfuzz::net::Transport;
+use wkfuzz::transport::Transport;
 
 #[derive(Debug, Args)]
 pub(crate) struct Load {

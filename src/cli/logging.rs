@@ -1,5 +1,4 @@
-//! `tracing` set-up: RUST_LOG-style filtering, pretty or JSON output on stderr, plus the
-//! fuzz targets' close-event capture (it only counts on threads running a target).
+//! `tracing` set-up: RUST_LOG-style filtering, pretty or JSON output on stderr.
 
 use clap::{Args, ValueEnum};
 use tracing_subscriber::layer::SubscriberExt;
@@ -42,7 +41,6 @@ pub(crate) fn init(args: &LogArgs, default_filter: &str) -> anyhow::Result<()> {
     };
     tracing_subscriber::registry()
         .with(fmt.with_filter(filter))
-        .with(wkfuzz::targets::log_capture::layer())
         .try_init()
         .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
 }

@@ -12,6 +12,7 @@ mod logging;
 mod promote;
 mod repro;
 mod serve;
+mod targets;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ enum Command {
     Repro(repro::Repro),
     /// Minimize a crash input and keep it as a named regression (+ corpus seed).
     Promote(promote::Promote),
+    /// List the fuzz targets (the registry): names for scripts and CI, `--long` for people.
+    Targets(targets::Targets),
     /// Write the generated seed inputs (protocol transcripts, upstream frames, key files)
     /// into the corpus directory.
     SeedCorpus(corpus::SeedCorpus),
@@ -78,6 +81,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Attack(a) => (*a).run(),
         Command::Fuzz(f) => f.run(),
         Command::SeedCorpus(c) => c.run(),
+        Command::Targets(t) => t.run(),
         Command::Gate(g) => g.run(),
         Command::Repro(r) => r.run(),
         Command::Promote(p) => p.run(),

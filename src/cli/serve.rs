@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use wkfuzz::config::{ClientAuthMode, ConfigFile};
 use wkfuzz::hub::{Hub, HubConfig};
-use wkfuzz::net::{NetSettings, Shared, Transport};
+use wkfuzz::net::{NetSettings, Shared};
 use wkfuzz::tls;
+use wkfuzz::transport::Transport;
 
 #[derive(Debug, Args)]
 pub(crate) struct Serve {
@@ -151,7 +152,7 @@ impl Serve {
             settings.handshake_timeout = Duration::from_secs(s);
         }
         if let Some(p) = self.ws_path.clone().or(server.ws_path.clone()) {
-            if p != wkfuzz::net::upgrade::ANY_PATH && !p.starts_with('/') {
+            if p != wkfuzz::transport::upgrade::ANY_PATH && !p.starts_with('/') {
                 bail!("--ws-path must start with '/' (or be \"*\"), got {p:?}");
             }
             settings.ws_path = p;

@@ -489,11 +489,10 @@ fn arbitrary_extensions(u: &mut Unstructured<'_>) -> Result<Vec<ExtensionEntry>>
 mod tests {
     use super::*;
     use crate::gen::extension::{Alpn, AlpnName};
-    use crate::gen::records::RecordPlan;
-    use crate::gen::testutil::{drive, random_buffers, Outcome};
+    use crate::gen::testutil::{drive, in_records, random_buffers, Outcome};
 
     fn run(hello: &ClientHelloModel) -> Outcome {
-        drive(&RecordPlan::identity().apply(&hello.encode()))
+        drive(&in_records(&hello.encode()))
     }
 
     #[test]

@@ -465,6 +465,15 @@ mod tests {
     use crate::gen::testutil::{drive, random_buffers};
 
     #[test]
+    fn identity_frames_like_the_test_helper() {
+        let hs: Vec<u8> = (0..MAX_FRAGMENT * 2 + 3).map(|i| i as u8).collect();
+        assert_eq!(
+            RecordPlan::identity().apply(&hs),
+            crate::gen::testutil::in_records(&hs)
+        );
+    }
+
+    #[test]
     fn identity_is_one_correct_record() {
         let hs = [1, 0, 0, 2, 0xaa, 0xbb];
         assert_eq!(

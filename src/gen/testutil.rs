@@ -74,6 +74,19 @@ impl Outcome {
 
 /// Feeds `bytes` to a fresh server connection the way a socket loop would (read, process,
 /// repeat) and stops at the first error.
+/// Handshake bytes as a client's first flight: plaintext handshake records (version 3.1)
+/// of at most 16 KiB each, as `gen::records::RecordPlan::identity` frames them.
+pub(crate) fn in_records(handshake: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for fragment in handshake.chunks(16_384) {
+        let len = u16::try_from(fragment.len()).unwrap_or(u16::MAX);
+        out.extend_from_slice(&[22, 3, 1]);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(fragment);
+    }
+    out
+}
+
 pub(crate) fn drive(bytes: &[u8]) -> Outcome {
     let mut conn = ServerConnection::new(server_config()).expect("server connection");
     let mut rest = bytes;

@@ -34,8 +34,9 @@ use super::{
 };
 use crate::client::Client;
 use crate::hub::{Hub, HubConfig};
-use crate::net::{NetSettings, Shared, Transport};
+use crate::net::{NetSettings, Shared};
 use crate::proto::{ChannelType, DeviceFlag, Packet, ReasonCode};
+use crate::transport::Transport;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -1,6 +1,7 @@
-//! `wkfuzz load core`: messages per second through [`Session`] + [`Hub`], no sockets.
+//! `wkfuzz load core`: messages per second through the connection engine ([`ServerConn`]
+//! over plain TCP: the server's session and [`Hub`]), no sockets.
 //!
-//! One hub, `users` sessions each logged in by a real [`Client`] (X25519, CONNACK, cipher),
+//! One hub, `users` connections each logged in by a real [`Client`] (X25519, CONNACK, cipher),
 //! some groups, and a fixed plan of messages: a random sender to a random other user, or
 //! (a share of them) to a random group the sender is in. One message is counted when its
 //! SEND was accepted (SENDACK success), every recipient got it as a RECV, and every
@@ -24,11 +25,12 @@ use crate::hub::{ChannelKey, ConnId, Hub, HubConfig};
 use crate::proto::{
     split_frame, ChannelType, DeviceFlag, Frame, Packet, PacketType, ReasonCode, Recvack,
 };
-use crate::session::{Session, SessionConfig};
+use crate::transport::{ConnConfig, ServerConn, Transport};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The target for the server-only rate.
@@ -353,11 +355,11 @@ fn group_id(g: usize) -> String {
     format!("g{g}")
 }
 
-/// One user: the server's session and the client talking to it.
+/// One user: the server's connection engine and the client talking to it.
 #[derive(Debug)]
 struct Peer {
     uid: String,
-    session: Session,
+    conn: ServerConn,
     client: Client,
 }
 
@@ -390,6 +392,8 @@ struct World {
     groups: Vec<String>,
     /// Reused output buffer.
     out: Vec<u8>,
+    /// Every connection's settings: the server's defaults over plain TCP.
+    config: Arc<ConnConfig>,
 }
 
 impl World {
@@ -413,6 +417,7 @@ impl World {
             by_conn: HashMap::new(),
             groups,
             out: Vec::new(),
+            config: Arc::new(ConnConfig::new(Transport::Tcp)),
         };
         for i in 0..o.users {
             world.login(i)?;
@@ -423,16 +428,17 @@ impl World {
     /// Opens a session for user `i` and logs its client in.
     fn login(&mut self, i: usize) -> Result<(), LoadError> {
         let (id, seed) = self.hub.open();
-        let mut session = Session::new(id, seed, SessionConfig::default(), T0);
+        let mut conn = ServerConn::new(id, seed, self.config.clone(), None, T0);
+        conn.start(T0, &mut self.hub);
         // A distinct, valid X25519 secret per user.
         let mut secret = [0x5a; 32];
         secret[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
         let mut client = Client::new(secret, CLIENT_VERSION);
         let uid = uid(i);
         let connect = client.connect(&uid, "token", DeviceFlag::APP, 1_700_000_000_000);
-        session.handle_bytes(&client.encode(&connect), T0, &mut self.hub);
+        conn.handle_wire(&client.encode(&connect), T0, &mut self.hub);
         let mut out = Vec::new();
-        session.poll_transmit(&mut self.hub, &mut out);
+        conn.poll_transmit(&mut out);
         let frames = client
             .handle_bytes(&out)
             .map_err(|e| LoadError::Check(format!("{uid}: CONNACK: {e}")))?;
@@ -452,11 +458,7 @@ impl World {
             .map_err(|e| LoadError::Check(format!("{uid}: login: {e}")))?;
         self.hub.take_woken();
         self.by_conn.insert(id, self.peers.len());
-        self.peers.push(Peer {
-            uid,
-            session,
-            client,
-        });
+        self.peers.push(Peer { uid, conn, client });
         Ok(())
     }
 
@@ -497,9 +499,9 @@ impl World {
                     .client
                     .send(&channel, ty, &payload)
                     .map_err(|e| LoadError::Check(format!("SEND: {e}")))?;
-                p.session.handle_bytes(&p.client.encode(&frame), T0, hub);
+                p.conn.handle_wire(&p.client.encode(&frame), T0, hub);
                 out.clear();
-                p.session.poll_transmit(hub, &mut out);
+                p.conn.poll_transmit(&mut out);
                 let frames = p
                     .client
                     .handle_bytes(&out)
@@ -528,7 +530,8 @@ impl World {
                     .get_mut(r)
                     .ok_or_else(|| LoadError::Check(format!("no user {r}")))?;
                 out.clear();
-                p.session.poll_transmit(hub, &mut out);
+                p.conn.handle_wake(T0, hub);
+                p.conn.poll_transmit(&mut out);
                 let frames = p
                     .client
                     .handle_bytes(&out)
@@ -551,7 +554,7 @@ impl World {
                         )));
                     }
                     let ack = p.client.encode(&Client::recvack(&recv));
-                    p.session.handle_bytes(&ack, T0, hub);
+                    p.conn.handle_wire(&ack, T0, hub);
                     got += 1;
                 }
             }
@@ -624,9 +627,9 @@ impl World {
                 .peers
                 .get_mut(sender)
                 .ok_or_else(|| LoadError::Check(format!("no user {sender}")))?;
-            p.session.handle_bytes(send, T0, hub);
+            p.conn.handle_wire(send, T0, hub);
             out.clear();
-            p.session.poll_transmit(hub, &mut out);
+            p.conn.poll_transmit(&mut out);
             check_sendack(&out, i)?;
             let mut got = 0u64;
             for conn in hub.take_woken() {
@@ -639,11 +642,12 @@ impl World {
                     .get_mut(r)
                     .ok_or_else(|| LoadError::Check(format!("no user {r}")))?;
                 out.clear();
-                p.session.poll_transmit(hub, &mut out);
+                p.conn.handle_wake(T0, hub);
+                p.conn.poll_transmit(&mut out);
                 let recvs = count_frames(&out, PacketType::RECV)
                     .map_err(|e| LoadError::Check(format!("{}: message {i}: {e}", p.uid)))?;
                 for _ in 0..recvs {
-                    p.session.handle_bytes(ack, T0, hub);
+                    p.conn.handle_wire(ack, T0, hub);
                 }
                 got += recvs;
             }
@@ -667,7 +671,7 @@ impl World {
     /// After a loop: nothing left pending or queued, every session still open.
     fn check_drained(&mut self) -> Result<(), LoadError> {
         for p in &mut self.peers {
-            if let Some((reason, _)) = p.session.close_reason() {
+            if let Some((reason, _)) = p.conn.session().and_then(|s| s.close_reason()) {
                 return Err(LoadError::Check(format!("{} was closed: {reason}", p.uid)));
             }
             let left = self.hub.pending_count(&p.uid);
@@ -678,7 +682,8 @@ impl World {
                 )));
             }
             self.out.clear();
-            p.session.poll_transmit(&mut self.hub, &mut self.out);
+            p.conn.handle_wake(T0, &mut self.hub);
+            p.conn.poll_transmit(&mut self.out);
             if !self.out.is_empty() {
                 return Err(LoadError::Check(format!(
                     "{}: {} bytes of output left over",

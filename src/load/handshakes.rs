@@ -31,7 +31,8 @@ use super::{
     Report, ScratchDir,
 };
 use crate::hub::{Hub, HubConfig};
-use crate::net::{NetSettings, Shared, Transport};
+use crate::net::{NetSettings, Shared};
+use crate::transport::Transport;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

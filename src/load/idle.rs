@@ -18,8 +18,8 @@ use super::{
     ScratchDir,
 };
 use crate::client::Client;
-use crate::net::Transport;
 use crate::proto::{DeviceFlag, Packet, ReasonCode};
+use crate::transport::Transport;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

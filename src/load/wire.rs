@@ -5,7 +5,7 @@
 //! binary message (pings are answered by tungstenite; a close frame is the end).
 
 use super::server_name;
-use crate::net::Transport;
+use crate::transport::Transport;
 use futures_util::{SinkExt, StreamExt};
 use std::io;
 use std::net::SocketAddr;

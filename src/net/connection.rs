@@ -5,44 +5,16 @@
 //! ends only that connection: the lesson of WuKongIM issues #127 and #458, where one bad
 //! peer killed the process.
 
-use super::handler::{End, Handler};
-use super::{SharedRef, Transport};
+use super::handler::Handler;
+use super::stats::ConnStats;
+use super::SharedRef;
 use crate::session::Stage;
+use crate::transport::{SentAlert, Transport};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-
-/// Counters the connection task updates and the supervisor reads, even after a panic.
-#[derive(Debug, Default)]
-pub(crate) struct ConnStats {
-    /// Bytes read from the socket.
-    pub(crate) bytes_in: AtomicU64,
-    /// Bytes written to the socket.
-    pub(crate) bytes_out: AtomicU64,
-    /// `Stage` as 0 handshake, 1 connect, 2 session.
-    stage: AtomicU8,
-}
-
-impl ConnStats {
-    pub(crate) fn set_stage(&self, stage: Stage) {
-        let v = match stage {
-            Stage::Handshake => 0,
-            Stage::Connect => 1,
-            Stage::Session => 2,
-        };
-        self.stage.store(v, Ordering::Relaxed);
-    }
-
-    fn stage(&self) -> Stage {
-        match self.stage.load(Ordering::Relaxed) {
-            0 => Stage::Handshake,
-            1 => Stage::Connect,
-            _ => Stage::Session,
-        }
-    }
-}
 
 /// Runs one connection to its end and logs exactly one event for it.
 pub(super) async fn run_connection(
@@ -54,18 +26,24 @@ pub(super) async fn run_connection(
 ) {
     let (id, seed, notify) = shared.open();
     let stats = Arc::new(ConnStats::default());
-    let handler = Handler::new(
+    let handler = Handler {
         id,
         seed,
         transport,
-        shared.clone(),
-        stats.clone(),
+        shared: shared.clone(),
+        stats: stats.clone(),
         notify,
         shutdown,
-    );
+    };
     let task = tokio::spawn(handler.run(stream));
     let end = match task.await {
-        Ok(end) => end,
+        Ok(end) => Summary {
+            stage: end.stage,
+            reason: end.cause.to_string(),
+            alert: end.alert(),
+            uid: end.uid,
+            proxied_peer: end.proxied_peer,
+        },
         Err(e) if e.is_panic() => {
             let message = panic_message(e.into_panic());
             #[cfg(feature = "planted-bugs")]
@@ -75,9 +53,9 @@ pub(super) async fn run_connection(
             #[cfg(feature = "planted-bugs")]
             crate::planted::abort_unless_recovered(&message);
             tracing::error!(conn = %id, %peer, %transport, panic = %message, "connection task panicked; closing only this connection");
-            End::new(stats.stage(), format!("panic: {message}"))
+            Summary::new(stats.stage(), format!("panic: {message}"))
         }
-        Err(_) => End::new(stats.stage(), "task cancelled".into()),
+        Err(_) => Summary::new(stats.stage(), "task cancelled".into()),
     };
     shared.close(id);
     tracing::info!(
@@ -92,6 +70,28 @@ pub(super) async fn run_connection(
         bytes_out = stats.bytes_out.load(Ordering::Relaxed),
         "connection closed"
     );
+}
+
+/// What the log line says of a connection's end.
+struct Summary {
+    stage: Stage,
+    reason: String,
+    alert: Option<SentAlert>,
+    uid: Option<String>,
+    proxied_peer: Option<SocketAddr>,
+}
+
+impl Summary {
+    /// An end the engine did not report (its task panicked or was cancelled).
+    fn new(stage: Stage, reason: String) -> Summary {
+        Summary {
+            stage,
+            reason,
+            alert: None,
+            uid: None,
+            proxied_peer: None,
+        }
+    }
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -1,7 +1,8 @@
 //! Accept loop of one listening socket.
 
 use super::connection::run_connection;
-use super::{SharedRef, Transport};
+use super::SharedRef;
+use crate::transport::Transport;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;

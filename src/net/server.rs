@@ -1,7 +1,8 @@
 //! Runs every listener until a shutdown signal, then drains the connections.
 
 use super::listener::accept_loop;
-use super::{SharedRef, Transport};
+use super::SharedRef;
+use crate::transport::Transport;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,31 +1,8 @@
 //! What the network shell is configured with, beyond the session and hub settings.
 
 use crate::session::SessionConfig;
+use crate::transport::{ConnConfig, Transport};
 use std::time::Duration;
-
-/// Transport a listener serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    /// wkproto over plain TCP.
-    Tcp,
-    /// wkproto over TLS over TCP.
-    Tls,
-    /// wkproto in binary WebSocket messages over TCP.
-    Ws,
-    /// wkproto in binary WebSocket messages over TLS (the TLS listener's config).
-    Wss,
-}
-
-impl std::fmt::Display for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-            Transport::Ws => "ws",
-            Transport::Wss => "wss",
-        })
-    }
-}
 
 /// Limits and timeouts of the network shell.
 #[derive(Clone, Debug)]
@@ -41,7 +18,7 @@ pub struct NetSettings {
     /// Expect a PROXY v1/v2 header before anything else.
     pub proxy_protocol: bool,
     /// The request path the WebSocket listeners upgrade (`*` for any); see
-    /// [`super::upgrade`].
+    /// [`crate::transport::upgrade`].
     pub ws_path: String,
     /// A TLS client certificate's subject CN is the only uid its connection may CONNECT
     /// as (see [`crate::tls::client_cert_uid`]).
@@ -58,6 +35,20 @@ impl Default for NetSettings {
             proxy_protocol: false,
             ws_path: "/".to_owned(),
             client_cert_uid: false,
+        }
+    }
+}
+
+impl NetSettings {
+    /// The settings of one connection on `transport`.
+    pub fn conn_config(&self, transport: Transport) -> ConnConfig {
+        ConnConfig {
+            transport,
+            session: self.session.clone(),
+            proxy_protocol: self.proxy_protocol,
+            ws_path: self.ws_path.clone(),
+            handshake_timeout: self.handshake_timeout,
+            client_cert_uid: self.client_cert_uid,
         }
     }
 }

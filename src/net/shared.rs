@@ -1,9 +1,11 @@
 //! State every connection task shares: the hub and the wakers that tell a task the hub has
 //! something for it.
 
+use super::clock::Clock;
 use super::NetSettings;
 use crate::hub::{ConnId, Hub};
 use crate::tls::LiveConfig;
+use crate::transport::{ConnConfig, HubAccess, Transport};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -17,6 +19,10 @@ pub struct Shared {
     wakers: Mutex<BTreeMap<ConnId, Arc<Notify>>>,
     /// Limits.
     pub settings: NetSettings,
+    /// Each transport's connection settings, derived from `settings` once.
+    conn_configs: [Arc<ConnConfig>; 4],
+    /// The one clock of the shell.
+    pub clock: Clock,
     /// TLS config for the TLS listeners; swappable (SIGHUP reload), read once per new
     /// connection.
     tls: Option<LiveConfig>,
@@ -25,12 +31,36 @@ pub struct Shared {
 impl Shared {
     /// Wraps a hub.
     pub fn new(hub: Hub, settings: NetSettings, tls: Option<Arc<rustls::ServerConfig>>) -> Shared {
+        Shared::with_clock(hub, settings, tls, Clock::start())
+    }
+
+    /// Wraps a hub, with the clock the shell runs on.
+    pub fn with_clock(
+        hub: Hub,
+        settings: NetSettings,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        clock: Clock,
+    ) -> Shared {
         Shared {
             hub: Mutex::new(hub),
             wakers: Mutex::new(BTreeMap::new()),
+            conn_configs: Transport::ALL.map(|t| Arc::new(settings.conn_config(t))),
             settings,
             tls: tls.map(LiveConfig::new),
+            clock,
         }
+    }
+
+    /// The connection settings of `transport`.
+    pub fn conn_config(&self, transport: Transport) -> Arc<ConnConfig> {
+        let [tcp, tls, ws, wss] = &self.conn_configs;
+        match transport {
+            Transport::Tcp => tcp,
+            Transport::Tls => tls,
+            Transport::Ws => ws,
+            Transport::Wss => wss,
+        }
+        .clone()
     }
 
     /// The TLS config a new connection starts with (`None`: no TLS listeners).
@@ -87,6 +117,13 @@ impl Shared {
         self.wakers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The engine reaches the hub through the mutex (and wakes whom it queued for).
+impl HubAccess for &Shared {
+    fn with_hub<R>(&mut self, f: impl FnOnce(&mut Hub) -> R) -> R {
+        Shared::with_hub(self, f)
     }
 }
 

@@ -15,7 +15,7 @@ impl Session {
     pub(super) fn handle_connect(&mut self, c: Connect, now: Time, hub: &mut Hub) {
         // Test builds only: a uid that panics, so the shell's isolation can be tested.
         #[cfg(test)]
-        if c.uid == super::tests::PANIC_UID {
+        if c.uid == super::PANIC_UID {
             panic!("test-only panic for uid {}", c.uid);
         }
         // Section 3: v = min(client, latest); ServerVersion only for clients above v3,

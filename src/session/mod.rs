@@ -309,5 +309,10 @@ impl Session {
     }
 }
 
+/// CONNECT with this uid panics inside the session (test builds only): the isolation test
+/// of the tokio shell.
 #[cfg(test)]
-pub(crate) mod tests;
+pub(crate) const PANIC_UID: &str = "test-panic-in-connect";
+
+#[cfg(test)]
+mod tests;

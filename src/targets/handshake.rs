@@ -13,7 +13,7 @@ pub use super::tls_server::Fed;
 use super::tls_server::{feed, new_layer};
 use super::{fixture, Outcome};
 use crate::gen::{HandshakeInput, RecordPlan};
-use crate::net::layer::Layer;
+use crate::transport::Layer;
 use arbitrary::{Arbitrary, Unstructured};
 use std::io::Read;
 

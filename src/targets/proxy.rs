@@ -6,7 +6,7 @@
 //! "need more" only below the longest possible header.
 
 use super::Outcome;
-use crate::net::proxy::{parse_proxy_header, MAX_HEADER_LEN};
+use crate::transport::proxy::{parse_proxy_header, MAX_HEADER_LEN};
 
 /// Runs the target.
 ///

@@ -5,12 +5,10 @@
 //! and deterministic pseudo-random inputs for the structured targets. Deterministic: the same
 //! build writes the same seeds.
 
-use super::{fixture, Target};
+use super::fixture;
 use crate::client::Client;
-use crate::clock::Time;
-use crate::hub::{Hub, HubConfig};
 use crate::proto::{ChannelType, DeviceFlag, Frame, Packet, Sub, LATEST_VERSION, MIN_VERSION};
-use crate::session::{Session, SessionConfig};
+use crate::sim::Sim;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -34,24 +32,9 @@ const UPSTREAM_FRAMES: &[&str] = &[
     "90180c00156c6f67696e20696e206f7468657220646576696365",
 ];
 
-/// Seeds for `target`.
-pub fn seeds(target: Target) -> Vec<Vec<u8>> {
-    match target {
-        Target::Frame | Target::Net => frame_seeds(),
-        Target::Proxy => proxy_seeds(),
-        Target::Keys => key_seeds(),
-        Target::Codec | Target::Crypto => random_seeds(target, 48),
-        Target::Session => session_seeds(),
-        Target::Records => record_seeds(),
-        Target::Handshake => handshake_seeds(),
-        Target::Ws => ws_seeds(),
-        Target::Selftest => vec![b"hello".to_vec()],
-    }
-}
-
 /// Upstream frames, and the client->server bytes of a scripted chat at every version
 /// (the `frame` target prepends its own CONNECT, so each transcript follows one).
-fn frame_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn frame_seeds() -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = UPSTREAM_FRAMES
         .iter()
         .filter_map(|h| hex::decode(h.split_whitespace().collect::<String>()).ok())
@@ -67,36 +50,27 @@ fn frame_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-/// A deterministic chat through real sessions: alice (at `version`) subscribes to a group,
-/// pings, sends to bob and to the group, acknowledges what she gets. Returns alice's bytes
-/// after CONNECT and the server's bytes to bob.
+/// A deterministic chat through the real connection engine: alice (at `version`)
+/// subscribes to a group, pings, sends to bob and to the group, acknowledges what she gets.
+/// Returns alice's bytes after CONNECT and the server's bytes to bob.
 pub fn chat_transcript(version: u8) -> (Vec<u8>, Vec<u8>) {
-    let now = Time::from_unix_millis(1_700_000_000_000);
-    let mut hub = Hub::new(HubConfig::default());
-    let login = |hub: &mut Hub, uid: &str, secret: u8| {
-        let (id, seed) = hub.open();
-        let mut session = Session::new(id, seed, SessionConfig::default(), now);
-        let mut client = Client::new([secret; 32], version);
-        session.handle_bytes(
-            &client.encode(&client.connect(uid, "t", DeviceFlag::APP, 0)),
-            now,
-            hub,
-        );
-        let mut out = Vec::new();
-        session.poll_transmit(hub, &mut out);
-        if let Ok(frames) = client.handle_bytes(&out) {
-            if let Some(Frame {
-                packet: Packet::Connack(c),
-                ..
-            }) = frames.first()
-            {
-                let _ = client.handle_connack(c);
-            }
+    let mut sim = Sim::new();
+    let login = |sim: &mut Sim, uid: &str, secret: u8| {
+        let client = Client::new([secret; 32], version);
+        let connect = client.encode(&client.connect(uid, "t", DeviceFlag::APP, 0));
+        let i = sim.open_raw_as(client, &connect);
+        if let Some(Frame {
+            packet: Packet::Connack(c),
+            ..
+        }) = sim.take(i).first()
+        {
+            let _ = sim.peers[i].client.handle_connack(c);
         }
-        (session, client)
+        i
     };
-    let (mut alice, mut ca) = login(&mut hub, "alice", 1);
-    let (mut bob, mut cb) = login(&mut hub, "bob", 2);
+    let alice = login(&mut sim, "alice", 1);
+    let bob = login(&mut sim, "bob", 2);
+    let ca = &mut sim.peers[alice].client;
     let mut sent = Vec::new();
     let sub = Frame::new(Packet::Sub(Sub {
         sub_no: "1".into(),
@@ -114,30 +88,31 @@ pub fn chat_transcript(version: u8) -> (Vec<u8>, Vec<u8>) {
             sent.extend(ca.encode(&f));
         }
     }
-    alice.handle_bytes(&sent, now, &mut hub);
-    let mut to_bob = Vec::new();
-    bob.poll_transmit(&mut hub, &mut to_bob);
-    if let Ok(frames) = cb.handle_bytes(&to_bob) {
+    let disconnect = ca.encode(&Frame::new(Packet::Disconnect(
+        crate::proto::Disconnect::default(),
+    )));
+    sim.feed(alice, &sent);
+    let to_bob = sim.transmit(bob);
+    if let Ok(frames) = sim.peers[bob].client.handle_bytes(&to_bob) {
         for f in frames {
             if let Packet::Recv(r) = &f.packet {
-                let ack = cb.encode(&Client::recvack(r));
-                bob.handle_bytes(&ack, now, &mut hub);
+                let ack = sim.peers[bob].client.encode(&Client::recvack(r));
+                sim.feed(bob, &ack);
             }
         }
     }
-    let disconnect = Frame::new(Packet::Disconnect(crate::proto::Disconnect::default()));
-    sent.extend(ca.encode(&disconnect));
+    sent.extend(disconnect);
     (sent, to_bob)
 }
 
-fn proxy_seeds() -> Vec<Vec<u8>> {
-    let mut v2_tcp4 = crate::net::proxy::V2_SIGNATURE.to_vec();
+pub(crate) fn proxy_seeds() -> Vec<Vec<u8>> {
+    let mut v2_tcp4 = crate::transport::proxy::V2_SIGNATURE.to_vec();
     v2_tcp4.extend_from_slice(&[
         0x21, 0x11, 0x00, 0x0c, 203, 0, 113, 7, 127, 0, 0, 1, 0x9c, 0x41, 0x13, 0xec,
     ]);
-    let mut v2_local = crate::net::proxy::V2_SIGNATURE.to_vec();
+    let mut v2_local = crate::transport::proxy::V2_SIGNATURE.to_vec();
     v2_local.extend_from_slice(&[0x20, 0x00, 0x00, 0x00]);
-    let mut v2_tlv = crate::net::proxy::V2_SIGNATURE.to_vec();
+    let mut v2_tlv = crate::transport::proxy::V2_SIGNATURE.to_vec();
     v2_tlv.extend_from_slice(&[0x21, 0x21, 0x00, 0x29]);
     v2_tlv.extend_from_slice(&[0u8; 15]);
     v2_tlv.push(1);
@@ -155,7 +130,7 @@ fn proxy_seeds() -> Vec<Vec<u8>> {
     ]
 }
 
-fn key_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn key_seeds() -> Vec<Vec<u8>> {
     let cert = fixture::CERT_PEM.as_bytes();
     let key = fixture::KEY_PEM.as_bytes();
     let with = |mode: u8, parts: &[&[u8]]| {
@@ -182,7 +157,7 @@ fn key_seeds() -> Vec<Vec<u8>> {
 
 /// First flights of well-formed TLS 1.3 and 1.2 clients, the CBC-only TLS 1.2 hello (the
 /// WuKongIM #127 trigger), and each cut into small records.
-fn record_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn record_seeds() -> Vec<Vec<u8>> {
     use crate::gen::{tls12_cbc_only, well_formed_tls12, well_formed_tls13, RecordPlan};
     let hellos = [
         well_formed_tls13().encode(),
@@ -200,7 +175,7 @@ fn record_seeds() -> Vec<Vec<u8>> {
 /// Inputs chosen from a deterministic random search so that each kind of case is present:
 /// modelled hellos the server answers and rejects, and real clients that complete TLS 1.2
 /// and 1.3 handshakes, with and without SNI, ALPN and resumption.
-fn handshake_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn handshake_seeds() -> Vec<Vec<u8>> {
     use super::handshake::{run as run_handshake, HandshakeCase};
     use arbitrary::{Arbitrary, Unstructured};
     let mut rng = ChaCha20Rng::seed_from_u64(0x4853);
@@ -242,7 +217,7 @@ fn handshake_seeds() -> Vec<Vec<u8>> {
 }
 
 /// Hand-written scripts covering each feature, as bytes.
-fn session_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn session_seeds() -> Vec<Vec<u8>> {
     use crate::gen::script::{Action as A, ClientSpec, Damage, Dest, KeyChoice, Script};
     let spec = |uid: u8, version: u8, tls13: bool| ClientSpec {
         uid,
@@ -560,7 +535,7 @@ pub fn ws_named_seeds() -> Vec<(&'static str, Vec<u8>)> {
 
 /// The named `ws` seeds, then modelled (mode 1) inputs from a deterministic random search,
 /// one for each kind of outcome it finds (clean sessions, each close code, refusals).
-fn ws_seeds() -> Vec<Vec<u8>> {
+pub(crate) fn ws_seeds() -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = ws_named_seeds().into_iter().map(|(_, s)| s).collect();
     let mut rng = ChaCha20Rng::seed_from_u64(0x5753);
     let mut wanted: std::collections::BTreeMap<String, Vec<u8>> = std::collections::BTreeMap::new();
@@ -584,8 +559,9 @@ fn ws_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-fn random_seeds(target: Target, n: usize) -> Vec<Vec<u8>> {
-    let mut rng = ChaCha20Rng::seed_from_u64(target.name().bytes().map(u64::from).sum());
+/// `n` pseudo-random inputs of growing length, seeded by the target's name.
+pub(crate) fn random_seeds(name: &str, n: usize) -> Vec<Vec<u8>> {
+    let mut rng = ChaCha20Rng::seed_from_u64(name.bytes().map(u64::from).sum());
     (0..n)
         .map(|i| {
             let mut v = vec![0u8; 16 + i * 8];

@@ -1,6 +1,6 @@
 //! `selftest`: a target with two planted bugs, for testing the triage pipeline itself
-//! (repro, signatures, minimization, promote, the gate going red then green). It is not in
-//! [`super::Target::ALL`], so the gate and the fuzzers run it only when asked by name.
+//! (repro, signatures, minimization, promote, the gate going red then green). It is neither
+//! gated nor fuzzed ([`super::Membership::TestOnly`]): tools run it only when asked by name.
 //!
 //! - input containing `BUG1`: an out-of-bounds index whose numbers depend on the input;
 //! - input containing `BUG2`: an `expect` on `None`.

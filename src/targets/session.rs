@@ -11,20 +11,19 @@
 //! - a damaged SEND (msgKey, base64, length) gets SENDACK 9 and the connection goes on;
 //! - two witness clients that the script cannot touch chat normally at the end (one client's
 //!   bad input never changes another client's outcome);
-//! - every closed session logged exactly one close event, every open one none;
+//! - every closed connection reported exactly one close event, every open one none;
 //! - no session buffers more than one frame plus one read.
 
-use super::log_capture::with_close_events;
 use super::{fixture, Outcome};
 use crate::client::Client;
 use crate::clock::Time;
 use crate::gen::script::{Action, Damage, Dest, KeyChoice, Script, GROUPS, MAX_CLIENTS};
 use crate::hub::{ConnId, Hub, HubConfig};
-use crate::net::layer::Layer;
 use crate::proto::{
     ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Recvack, Setting, Sub,
 };
-use crate::session::{CloseReason, Session, SessionConfig};
+use crate::session::SessionConfig;
+use crate::transport::{CloseCause, ConnConfig, ConnEvent, ServerConn, Transport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -68,32 +67,60 @@ pub fn run(data: &[u8]) -> Outcome {
 /// When an oracle is violated.
 pub fn run_script(script: &Script) -> Outcome {
     super::fixture::new_run();
-    let (mut outcome, events) = with_close_events(|| {
-        let mut world = World::new(script);
-        for (slot, spec) in script.clients.iter().enumerate() {
-            world.connect(slot, &spec.key);
-        }
+    let mut world = World::new(script);
+    for (slot, spec) in script.clients.iter().enumerate() {
+        world.connect(slot, &spec.key);
+    }
+    world.pump();
+    for action in &script.actions {
+        world.apply(action);
         world.pump();
-        for action in &script.actions {
-            world.apply(action);
-            world.pump();
-            world.check_buffers();
-        }
-        world.finish()
-    });
-    // Every closed session logged exactly once; open ones not at all.
-    for (conn, closed) in &outcome.1 {
-        let n = events.get(&conn.to_string()).copied().unwrap_or(0);
-        let want = u32::from(*closed);
+        world.check_buffers();
+    }
+    let (mut outcome, ends) = world.finish();
+    // Every closed connection reported exactly one close event; open ones none.
+    for end in &ends {
+        let want = u32::from(end.closed);
         assert_eq!(
-            n, want,
-            "session {conn} logged {n} close events, expected {want}"
+            end.close_events, want,
+            "connection {} reported {} close events, expected {want}",
+            end.id, end.close_events
         );
     }
+    let session_ends = ends.iter().filter(|e| e.had_session && e.closed).count();
+    outcome.count("close_events", session_ends as u64);
     outcome
-        .0
-        .count("close_events", events.values().map(|&n| u64::from(n)).sum());
-    outcome.0
+}
+
+/// How one connection ended, for the close-event oracle.
+struct ConnEnd {
+    id: ConnId,
+    had_session: bool,
+    closed: bool,
+    close_events: u32,
+}
+
+/// The engine's settings in this target: production's, with a smaller frame limit.
+fn conn_config(transport: Transport) -> ConnConfig {
+    ConnConfig {
+        session: SessionConfig {
+            max_frame: MAX_FRAME,
+            ..SessionConfig::default()
+        },
+        ..ConnConfig::new(transport)
+    }
+}
+
+/// Hands out the engine's events for `c`; returns the cause if it closed now.
+fn take_close(c: &mut Conn) -> Option<CloseCause> {
+    let mut cause = None;
+    while let Some(event) = c.server.poll_event() {
+        if let ConnEvent::Closed(end) = event {
+            c.close_events += 1;
+            cause = Some(end.cause);
+        }
+    }
+    cause
 }
 
 /// What the oracle knows of an accepted message.
@@ -129,16 +156,15 @@ enum Expect {
     Unknown,
 }
 
-/// One connection: a rustls client and the server side as the shell runs it.
+/// One connection: a rustls client and the server's connection engine.
 struct Conn {
     slot: usize,
     uid: String,
-    /// `None` for the witnesses (plain layer).
+    /// `None` for the witnesses (plain TCP).
     tls: Option<rustls::ClientConnection>,
-    server: Layer,
-    session: Option<Session>,
-    id: ConnId,
-    seed: [u8; 32],
+    server: ServerConn,
+    /// Close events the engine reported (the oracle: one per closed connection).
+    close_events: u32,
     wk: Client,
     logged_in: bool,
     open: bool,
@@ -157,6 +183,9 @@ struct World {
     tls12: Arc<rustls::ClientConfig>,
     tls13: Arc<rustls::ClientConfig>,
     server_config: Arc<rustls::ServerConfig>,
+    /// The engine's settings for TLS clients and for the (plain) witnesses.
+    tls_conn: Arc<ConnConfig>,
+    tcp_conn: Arc<ConnConfig>,
     groups: BTreeMap<String, BTreeSet<String>>,
     tracked: BTreeMap<i64, Tracked>,
     outcome: Outcome,
@@ -180,6 +209,8 @@ impl World {
             tls12: fixture::client_config(&[&rustls::version::TLS12]),
             tls13: fixture::client_config(&[&rustls::version::TLS13]),
             server_config: fixture::server_config(),
+            tls_conn: Arc::new(conn_config(Transport::Tls)),
+            tcp_conn: Arc::new(conn_config(Transport::Tcp)),
             groups: BTreeMap::new(),
             tracked: BTreeMap::new(),
             outcome: Outcome::new(""),
@@ -272,9 +303,7 @@ impl World {
                     .saturating_add(Duration::from_millis(u64::from(*steps) * 100));
                 let now = self.now;
                 for c in &mut self.conns {
-                    if let Some(s) = c.session.as_mut() {
-                        s.handle_timeout(now, &mut self.hub);
-                    }
+                    c.server.handle_timeout(now, &mut self.hub);
                 }
             }
         }
@@ -297,20 +326,26 @@ impl World {
                     rustls::pki_types::ServerName::try_from("localhost").expect("valid name");
                 let client =
                     rustls::ClientConnection::new(cfg, name).expect("client config is valid");
-                let server = rustls::ServerConnection::new(self.server_config.clone())
-                    .expect("server config is valid");
-                (Some(client), Layer::Tls(Box::new(server)))
+                let config = self.tls_conn.clone();
+                let tls = Some(self.server_config.clone());
+                (
+                    Some(client),
+                    ServerConn::new(id, seed, config, tls, self.now),
+                )
             }
-            None => (None, Layer::Plain),
+            None => {
+                let config = self.tcp_conn.clone();
+                (None, ServerConn::new(id, seed, config, None, self.now))
+            }
         };
+        let mut server = server;
+        server.start(self.now, &mut self.hub);
         self.conns.push(Conn {
             slot,
             uid,
             tls,
             server,
-            session: None,
-            id,
-            seed,
+            close_events: 0,
             wk: Client::new(secret, version),
             logged_in: false,
             open: true,
@@ -433,10 +468,10 @@ impl World {
     fn peer_gone(&mut self, i: usize) {
         let c = &mut self.conns[i];
         c.open = false;
-        match c.session.as_mut() {
-            Some(s) => s.handle_close(CloseReason::PeerClosed, &mut self.hub),
-            None => self.hub.close(c.id),
-        }
+        c.server.handle_eof(self.now, &mut self.hub);
+        // The client is gone: what the server answers is lost.
+        c.server.poll_transmit(&mut Vec::new());
+        let _ = take_close(c);
     }
 
     /// Moves bytes both ways on every open connection until nothing moves.
@@ -471,56 +506,29 @@ impl World {
             None => wire_in = std::mem::take(&mut c.plain_pending),
         }
         let mut moved = !wire_in.is_empty();
-        let mut plain_in = Vec::new();
+        if wire_in.is_empty() {
+            c.server.handle_wake(now, &mut self.hub);
+        } else {
+            c.server.handle_wire(&wire_in, now, &mut self.hub);
+        }
         let mut wire_out = Vec::new();
-        let mut peer_closed = false;
-        if !wire_in.is_empty() {
-            match c.server.handle_wire(&wire_in, &mut plain_in, &mut wire_out) {
-                Ok(o) => peer_closed = o.peer_closed,
-                Err(e) => {
-                    // The shell sends the alert and drops the connection.
-                    self.outcome.count("tls_failures", 1);
-                    if let Some(tls) = c.tls.as_mut() {
-                        let _ = tls.read_tls(&mut wire_out.as_slice());
-                        let _ = tls.process_new_packets();
-                    }
-                    let alert = e.alert().unwrap_or(crate::net::layer::SentAlert::None);
-                    assert_ne!(
-                        alert,
-                        crate::net::layer::SentAlert::None,
-                        "a TLS failure must send a fatal alert: {e}"
-                    );
-                    c.open = false;
-                    match c.session.as_mut() {
-                        Some(s) => s.handle_close(CloseReason::PeerClosed, &mut self.hub),
-                        None => self.hub.close(c.id),
-                    }
-                    return true;
-                }
+        c.server.poll_transmit(&mut wire_out);
+        let end = take_close(c);
+        if let Some(CloseCause::Layer(e)) = &end {
+            // The shell sends the alert and drops the connection.
+            self.outcome.count("tls_failures", 1);
+            if let Some(tls) = c.tls.as_mut() {
+                let _ = tls.read_tls(&mut wire_out.as_slice());
+                let _ = tls.process_new_packets();
             }
-        }
-        if c.session.is_none() && !c.server.is_handshaking() {
-            let config = SessionConfig {
-                max_frame: MAX_FRAME,
-                ..SessionConfig::default()
-            };
-            c.session = Some(Session::new(c.id, c.seed, config, now));
-        }
-        let mut plain_out = Vec::new();
-        let mut server_closed = false;
-        if let Some(s) = c.session.as_mut() {
-            if !plain_in.is_empty() {
-                s.handle_bytes(&plain_in, now, &mut self.hub);
-            }
-            if peer_closed {
-                s.handle_close(CloseReason::PeerClosed, &mut self.hub);
-            }
-            s.poll_transmit(&mut self.hub, &mut plain_out);
-            server_closed = s.close_reason().is_some();
-        }
-        c.server.write_plain(&plain_out, &mut wire_out);
-        if server_closed {
-            c.server.close(&mut wire_out);
+            let alert = e.alert().unwrap_or(crate::transport::SentAlert::None);
+            assert_ne!(
+                alert,
+                crate::transport::SentAlert::None,
+                "a TLS failure must send a fatal alert: {e}"
+            );
+            c.open = false;
+            return true;
         }
         moved |= !wire_out.is_empty();
         let mut plain_to_client = Vec::new();
@@ -545,11 +553,9 @@ impl World {
             }
             None => plain_to_client = wire_out,
         }
-        if server_closed || peer_closed {
+        if end.is_some() {
             c.open = false;
-            if server_closed {
-                self.outcome.count("server_closes", 1);
-            }
+            self.outcome.count("server_closes", 1);
         }
         if !plain_to_client.is_empty() {
             self.client_receives(i, &plain_to_client);
@@ -614,7 +620,7 @@ impl World {
         assert!(
             c.ids.insert(r.message_id),
             "connection {} got message {} twice",
-            c.id,
+            c.server.id(),
             r.message_id
         );
         if let Some(t) = self.tracked.get(&r.message_id) {
@@ -679,7 +685,7 @@ impl World {
 
     fn check_buffers(&self) {
         for c in &self.conns {
-            if let Some(s) = &c.session {
+            if let Some(s) = c.server.session() {
                 assert!(
                     s.buffered_len() <= MAX_FRAME + 5 + 16 * 1024,
                     "session buffers {} bytes",
@@ -689,8 +695,8 @@ impl World {
         }
     }
 
-    /// Final oracles; returns the outcome and, per session, whether it closed.
-    fn finish(mut self) -> (Outcome, Vec<(ConnId, bool)>) {
+    /// Final oracles; returns the outcome and how each connection ended.
+    fn finish(mut self) -> (Outcome, Vec<ConnEnd>) {
         self.pump();
         for (id, t) in &self.tracked {
             for &j in &t.must_reach {
@@ -699,7 +705,7 @@ impl World {
                     assert!(
                         c.ids.contains(id),
                         "message {id} never reached open recipient connection {} ({})",
-                        c.id,
+                        c.server.id(),
                         c.uid
                     );
                 }
@@ -709,10 +715,11 @@ impl World {
         let sessions = self
             .conns
             .iter()
-            .filter_map(|c| {
-                c.session
-                    .as_ref()
-                    .map(|s| (c.id, s.close_reason().is_some()))
+            .map(|c| ConnEnd {
+                id: c.server.id(),
+                had_session: c.server.session().is_some(),
+                closed: c.server.is_closed(),
+                close_events: c.close_events,
             })
             .collect();
         let mut outcome = self.outcome;

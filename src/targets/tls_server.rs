@@ -3,7 +3,7 @@
 //! same [`Layer`] the network shell uses.
 
 use super::{fixture, Outcome};
-use crate::net::layer::{Layer, LayerError, SentAlert};
+use crate::transport::{Layer, LayerError, SentAlert, Stream};
 
 /// What the server did with one client flight.
 pub struct Fed {
@@ -17,7 +17,7 @@ pub struct Fed {
 pub(crate) fn new_layer() -> Layer {
     let conn =
         rustls::ServerConnection::new(fixture::server_config()).expect("fixture config is valid");
-    Layer::Tls(Box::new(conn))
+    Layer::Stream(Stream::Tls(Box::new(conn)))
 }
 
 /// Feeds `bytes`; on a TLS failure records the error and alert in `outcome` and checks that

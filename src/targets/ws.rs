@@ -1,6 +1,7 @@
-//! `ws`: a WebSocket client's bytes through the server's own [`Layer::Ws`] (over plain
-//! TCP) into a real [`Session`] and [`Hub`], in reads of varying size, the way the network
-//! shell (`net::handler`) drives them; and the server's answers parsed back.
+//! `ws`: a WebSocket client's bytes through the server's own connection engine
+//! ([`ServerConn`] on the ws transport: the WebSocket layer over plain TCP, a real session
+//! and [`Hub`]), in reads of varying size, exactly as the network shell drives it; and the
+//! server's answers parsed back.
 //!
 //! Input: the first byte picks the mode (bit 0) and the read sizes (bits 1-3, see
 //! [`SCHEDULES`]). Mode 0 takes the rest as the raw client stream (upgrade request, then
@@ -43,15 +44,18 @@ use crate::gen::ws::{
     OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT,
 };
 use crate::hub::{Hub, HubConfig};
-use crate::net::layer::{Layer, LayerError, ReadOutcome};
-use crate::net::upgrade::{read_upgrade, Upgrade, MAX_REQUEST_BYTES};
-use crate::net::ws::{WsConfig, WsError, WsLayer, MAX_WKPROTO_HEADER};
 use crate::proto::{
     split_frame, ChannelType, DeviceFlag, Disconnect, Frame, Packet, ReasonCode, Recvack, Send,
     Setting,
 };
-use crate::session::{CloseReason, Session, SessionConfig};
+use crate::session::{CloseReason, SessionConfig};
+use crate::transport::upgrade::{read_upgrade, Upgrade, MAX_REQUEST_BYTES};
+use crate::transport::ws::MAX_WKPROTO_HEADER;
+use crate::transport::{
+    CloseCause, ConnConfig, ConnEvent, LayerError, ServerConn, Transport, WsError,
+};
 use arbitrary::{Arbitrary, Unstructured};
+use std::sync::Arc;
 
 /// Frame limit of the session here: small, so the message limit (this plus a wkproto
 /// header) is easy to reach.
@@ -139,7 +143,9 @@ fn dissect(stream: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let mut rest = stream;
-    if let Upgrade::Accept { consumed, .. } = read_upgrade(stream, crate::net::upgrade::ANY_PATH) {
+    if let Upgrade::Accept { consumed, .. } =
+        read_upgrade(stream, crate::transport::upgrade::ANY_PATH)
+    {
         let request = stream.get(..consumed).unwrap_or_default();
         let _ = writeln!(out, "request:\n{}", String::from_utf8_lossy(request));
         rest = stream.get(consumed..).unwrap_or_default();
@@ -216,11 +222,16 @@ fn hub_config() -> HubConfig {
     }
 }
 
-fn session_config() -> SessionConfig {
-    SessionConfig {
-        max_frame: MAX_FRAME,
-        ..SessionConfig::default()
-    }
+/// The engine's settings: the ws transport as served, with a small frame limit.
+fn conn_config() -> Arc<ConnConfig> {
+    Arc::new(ConnConfig {
+        session: SessionConfig {
+            max_frame: MAX_FRAME,
+            ..SessionConfig::default()
+        },
+        ws_path: PATH.to_owned(),
+        ..ConnConfig::new(Transport::Ws)
+    })
 }
 
 /// The wkproto bytes of `ops` and the version of the client that writes them.
@@ -235,13 +246,17 @@ pub fn wk_stream(ops: &[WkOp]) -> (Vec<u8>, u8) {
     };
     let mut client = Client::new(SECRET, version);
     if let Some(WkOp::Connect { .. }) = ops.first() {
+        // The session answers the same over plain TCP: its keys do not depend on the layer.
         let mut hub = Hub::new(hub_config());
         let (id, seed) = hub.open();
-        let mut session = Session::new(id, seed, session_config(), T0);
+        let mut tcp = (*conn_config()).clone();
+        tcp.transport = Transport::Tcp;
+        let mut server = ServerConn::new(id, seed, Arc::new(tcp), None, T0);
+        server.start(T0, &mut hub);
         let connect = client.encode(&client.connect("u0", "t", DeviceFlag::APP, 0));
-        session.handle_bytes(&connect, T0, &mut hub);
+        server.handle_wire(&connect, T0, &mut hub);
         let mut out = Vec::new();
-        session.poll_transmit(&mut hub, &mut out);
+        server.poll_transmit(&mut out);
         if let Ok(frames) = client.handle_bytes(&out) {
             for f in frames {
                 if let Packet::Connack(c) = &f.packet {
@@ -587,7 +602,7 @@ fn check_switching(wire: &[u8], request: &[u8]) -> usize {
             .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value.trim_ascii().to_vec())
     };
-    let mut req_headers = [httparse::EMPTY_HEADER; crate::net::upgrade::MAX_HEADERS];
+    let mut req_headers = [httparse::EMPTY_HEADER; crate::transport::upgrade::MAX_HEADERS];
     let mut req = httparse::Request::new(&mut req_headers);
     let _ = req.parse(request);
     let key = value(req.headers, "sec-websocket-key").unwrap_or_default();
@@ -620,11 +635,8 @@ enum End {
 /// One connection as the shell runs it, plus what the oracles track.
 struct Conn<'a> {
     stream: &'a [u8],
-    layer: Layer,
+    server: ServerConn,
     hub: Hub,
-    id: crate::hub::ConnId,
-    seed: [u8; 32],
-    session: Option<Session>,
     /// Bytes of `stream` fed so far.
     fed: usize,
     /// The reference events, once the upgrade is accepted; `next` is the first not yet due.
@@ -645,6 +657,8 @@ struct Conn<'a> {
     delivered: Vec<u8>,
     /// The session's protocol version once it logged in.
     version: Option<u8>,
+    /// The engine reported its close event.
+    close_reported: bool,
     outcome: Outcome,
 }
 
@@ -652,17 +666,13 @@ impl<'a> Conn<'a> {
     fn new(stream: &'a [u8], plan: Option<SessionPlan>) -> Conn<'a> {
         let mut hub = Hub::new(hub_config());
         let (id, seed) = hub.open();
-        let layer = Layer::Ws(Box::new(WsLayer::new(
-            Layer::Plain,
-            WsConfig::new(PATH, MAX_FRAME),
-        )));
+        let mut server = ServerConn::new(id, seed, conn_config(), None, T0);
+        server.record_plaintext();
+        server.start(T0, &mut hub);
         Conn {
             stream,
-            layer,
+            server,
             hub,
-            id,
-            seed,
-            session: None,
             fed: 0,
             events: Vec::new(),
             next: 0,
@@ -675,6 +685,7 @@ impl<'a> Conn<'a> {
             plan,
             delivered: Vec::new(),
             version: None,
+            close_reported: false,
             outcome: Outcome::new(""),
         }
     }
@@ -703,35 +714,38 @@ impl<'a> Conn<'a> {
             Some(End::Refused(s)) => format!("upgrade refused: HTTP {s}"),
             Some(End::Failed(c)) => format!("websocket failed: close {c}"),
             Some(End::PeerClosed) => "client closed".to_owned(),
-            Some(End::SessionClosed) => match self.session.as_ref().and_then(Session::close_reason)
-            {
-                Some((reason, stage)) => format!("session closed at {stage}: {reason}"),
-                None => "session closed".to_owned(),
-            },
+            Some(End::SessionClosed) => {
+                match self.server.session().and_then(|s| s.close_reason()) {
+                    Some((reason, stage)) => format!("session closed at {stage}: {reason}"),
+                    None => "session closed".to_owned(),
+                }
+            }
         };
         self.outcome.verdict = verdict;
         self.outcome
     }
 
-    /// Feeds the stream up to offset `to` as one read, then lets the session answer.
+    /// Feeds the stream up to offset `to` as one read (the engine's layer answers, the
+    /// session gets the plaintext and answers too), then checks everything that came out.
     fn step(&mut self, to: usize) {
         let chunk = self.stream.get(self.fed..to).unwrap_or_default();
         self.fed = to;
         self.outcome.count("reads", 1);
-        let mut plain = Vec::new();
-        let mut wire = Vec::new();
-        let result = self.layer.handle_wire(chunk, &mut plain, &mut wire);
+        let (plain, out, wire, closed) = self.feed(chunk);
         let mut frames_wire = wire.as_slice();
         if !self.accepted {
             let request = self.stream.get(..to).unwrap_or_default();
             match read_upgrade(request, PATH) {
                 Upgrade::Incomplete => {
-                    assert_eq!(
-                        (&result.as_ref().ok(), plain.len(), wire.len()),
-                        (&Some(&ReadOutcome::default()), 0, 0),
-                        "the layer answered an incomplete request"
+                    assert!(
+                        closed.is_none() && plain.is_empty() && wire.is_empty(),
+                        "the layer answered an incomplete request: {closed:?}, {} bytes",
+                        wire.len()
                     );
-                    assert!(self.layer.is_handshaking());
+                    assert!(
+                        self.server.session().is_none(),
+                        "a session before the upgrade"
+                    );
                     assert!(
                         to < MAX_REQUEST_BYTES,
                         "{to} request bytes held without an answer"
@@ -739,10 +753,11 @@ impl<'a> Conn<'a> {
                     return;
                 }
                 Upgrade::Reject(r) => {
-                    match &result {
-                        Err(LayerError::WebSocket(WsError::Upgrade { status, .. })) => {
-                            assert_eq!(*status, r.status, "reported vs expected status")
-                        }
+                    match &closed {
+                        Some(CloseCause::Layer(LayerError::WebSocket(WsError::Upgrade {
+                            status,
+                            ..
+                        }))) => assert_eq!(*status, r.status, "reported vs expected status"),
                         other => {
                             panic!("refused request ({} {}) gave {other:?}", r.status, r.detail)
                         }
@@ -759,7 +774,7 @@ impl<'a> Conn<'a> {
                     let n = check_switching(&wire, request.get(..consumed).unwrap_or_default());
                     frames_wire = wire.get(n..).unwrap_or_default();
                     assert!(
-                        !self.layer.is_handshaking(),
+                        self.server.layer().is_some_and(|l| !l.is_handshaking()),
                         "accepted but still handshaking"
                     );
                     self.accepted = true;
@@ -787,16 +802,17 @@ impl<'a> Conn<'a> {
                 }
             }
         }
-        match (&result, &want_end) {
-            (Ok(o), None) => assert!(!o.peer_closed, "peer close reported without one"),
-            (Ok(o), Some((End::PeerClosed, ..))) => assert!(o.peer_closed, "close not noticed"),
+        match (&closed, &want_end) {
             (
-                Err(LayerError::WebSocket(WsError::Failed { code, .. })),
+                Some(CloseCause::Layer(LayerError::WebSocket(WsError::Failed { code, .. }))),
                 Some((End::Failed(c), ..)),
-            ) => {
-                assert_eq!(code, c, "close code reported vs expected")
+            ) => assert_eq!(code, c, "close code reported vs expected"),
+            (Some(CloseCause::Session(CloseReason::PeerClosed)), None) => {
+                panic!("peer close reported without one")
             }
-            (r, w) => panic!("layer gave {r:?}, the reference expects {w:?}"),
+            (Some(CloseCause::Session(_)), Some((End::PeerClosed, ..))) => {}
+            (None | Some(CloseCause::Session(_)), None) => {}
+            (c, w) => panic!("the connection ended with {c:?}, the reference expects {w:?}"),
         }
         assert!(
             plain == want_plain,
@@ -805,17 +821,29 @@ impl<'a> Conn<'a> {
             want_plain.len()
         );
         self.delivered.extend_from_slice(&plain);
-        let sent = server_frames(frames_wire);
+        if let Some(s) = self.server.session() {
+            assert!(
+                s.buffered_len() <= MAX_MESSAGE + SESSION_PIECE,
+                "session buffers {} bytes",
+                s.buffered_len()
+            );
+            self.version = self.version.or(s.version());
+        }
+        // The layer's answers (pongs, then the close frame of a failure or a peer close)
+        // come first; then, while the layer is open, the session's frames and the close
+        // 1000 of a session that ended itself.
+        let mut sent = server_frames(frames_wire);
         self.outcome.count("pongs", want_pongs.len() as u64);
+        let rest = if sent.len() >= want_pongs.len() {
+            sent.split_off(want_pongs.len())
+        } else {
+            Vec::new()
+        };
+        assert_eq!(sent, want_pongs, "the layer's answers to this read");
         match want_end {
-            None => assert_eq!(sent, want_pongs, "the layer's answers to this read"),
             Some((end, code, reply)) => {
-                let (close, pongs) = sent
-                    .split_last()
-                    .unwrap_or_else(|| panic!("no close frame"));
-                assert_eq!(pongs, want_pongs.as_slice(), "pongs before the close");
-                let Sent::Close(body) = close else {
-                    panic!("last frame is not a close: {close:?}")
+                let [Sent::Close(body)] = rest.as_slice() else {
+                    panic!("expected one close frame after the pongs, got {rest:?}")
                 };
                 match reply {
                     Some(reply) => assert_eq!(body, &reply, "close reply"),
@@ -824,8 +852,53 @@ impl<'a> Conn<'a> {
                 self.sent_close();
                 self.end = Some(end);
             }
+            None => {
+                self.session_out.extend_from_slice(&out);
+                let close = closed.is_some().then_some(1000);
+                self.take_output(rest, close);
+                if closed.is_some() {
+                    self.end = Some(End::SessionClosed);
+                }
+            }
         }
-        self.session_turn(result.is_ok(), plain);
+    }
+
+    /// Gives the engine one read; returns what the layer gave the session, what the
+    /// session wrote, the wire output, and the cause if the connection closed now.
+    fn feed(&mut self, chunk: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<u8>, Option<CloseCause>) {
+        let tapped = |c: &ServerConn| {
+            c.plaintext()
+                .map_or((0, 0), |p| (p.from_layer.len(), p.from_session.len()))
+        };
+        let (to_before, from_before) = tapped(&self.server);
+        self.server.handle_wire(chunk, T0, &mut self.hub);
+        let mut wire = Vec::new();
+        self.server.poll_transmit(&mut wire);
+        let closed = self.take_close();
+        let (plain, out) = match self.server.plaintext() {
+            Some(p) => (
+                p.from_layer.get(to_before..).unwrap_or_default().to_vec(),
+                p.from_session
+                    .get(from_before..)
+                    .unwrap_or_default()
+                    .to_vec(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        (plain, out, wire, closed)
+    }
+
+    /// The engine's close event, if it reported one now (at most one ever).
+    fn take_close(&mut self) -> Option<CloseCause> {
+        let mut cause = None;
+        while let Some(event) = self.server.poll_event() {
+            if let ConnEvent::Closed(end) = event {
+                assert!(cause.is_none() && !self.close_reported, "two close events");
+                self.close_reported = true;
+                cause = Some(end.cause);
+            }
+        }
+        cause
     }
 
     /// Notes that the close frame is out.
@@ -835,60 +908,17 @@ impl<'a> Conn<'a> {
         self.layer_open = false;
     }
 
-    /// The shell's half of a turn: create the session after the upgrade, feed it (unless
-    /// the layer failed), write its answer through the layer, close if it closed.
-    fn session_turn(&mut self, layer_ok: bool, plain: Vec<u8>) {
-        let peer_closed = self.end == Some(End::PeerClosed);
-        if !layer_ok {
-            if let Some(s) = self.session.as_mut() {
-                s.handle_close(CloseReason::PeerClosed, &mut self.hub);
-            }
+    /// Checks session output on the wire: binary messages, then the close frame with
+    /// `close` if one was due.
+    fn take_output(&mut self, mut sent: Vec<Sent>, close: Option<u16>) {
+        if !self.layer_open {
+            assert!(
+                sent.is_empty(),
+                "{} frames sent after the close",
+                sent.len()
+            );
             return;
         }
-        if self.session.is_none() && !self.layer.is_handshaking() {
-            self.session = Some(Session::new(self.id, self.seed, session_config(), T0));
-        }
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        if !plain.is_empty() {
-            s.handle_bytes(&plain, T0, &mut self.hub);
-        }
-        assert!(
-            s.buffered_len() <= MAX_MESSAGE + SESSION_PIECE,
-            "session buffers {} bytes",
-            s.buffered_len()
-        );
-        if peer_closed {
-            s.handle_close(CloseReason::PeerClosed, &mut self.hub);
-        }
-        let mut out = Vec::new();
-        s.poll_transmit(&mut self.hub, &mut out);
-        let closed = s.close_reason().is_some();
-        self.version = self.version.or(s.version());
-        let mut wire = Vec::new();
-        self.layer.write_plain(&out, &mut wire);
-        if self.layer_open {
-            self.session_out.extend_from_slice(&out);
-        }
-        let close_now = closed && !peer_closed && self.layer_open;
-        if closed && !peer_closed {
-            self.layer.close(&mut wire);
-        }
-        self.take_output(&wire, close_now.then_some(1000));
-        if closed && self.end.is_none() {
-            self.end = Some(End::SessionClosed);
-        }
-    }
-
-    /// Checks server output after session output was written: binary messages, then the
-    /// close frame with `close` if one was due.
-    fn take_output(&mut self, wire: &[u8], close: Option<u16>) {
-        if !self.layer_open && close.is_none() {
-            assert!(wire.is_empty(), "{} bytes sent after the close", wire.len());
-            return;
-        }
-        let mut sent = server_frames(wire);
         if let Some(code) = close {
             match sent.pop() {
                 Some(Sent::Close(body)) => assert_eq!(close_code(&body), Some(code)),
@@ -916,13 +946,15 @@ impl<'a> Conn<'a> {
     /// The stream ended with the connection open: the server shuts down (close 1000 if
     /// upgraded, nothing otherwise).
     fn finish_open(&mut self) {
-        if let Some(s) = self.session.as_mut() {
-            s.handle_close(CloseReason::Shutdown, &mut self.hub);
-        }
+        self.server.handle_shutdown(&mut self.hub);
         let mut wire = Vec::new();
-        self.layer.close(&mut wire);
+        self.server.poll_transmit(&mut wire);
+        assert!(
+            self.take_close().is_some(),
+            "shutdown did not close the connection"
+        );
         if self.accepted {
-            self.take_output(&wire, Some(1000));
+            self.take_output(server_frames(&wire), Some(1000));
         } else {
             assert!(wire.is_empty(), "close before the upgrade sent {wire:02x?}");
         }
@@ -934,13 +966,10 @@ impl<'a> Conn<'a> {
         if rest.is_empty() {
             return;
         }
-        let (mut plain, mut wire) = (Vec::new(), Vec::new());
-        let r = self.layer.handle_wire(rest, &mut plain, &mut wire);
+        let (plain, _, wire, closed) = self.feed(rest);
         assert!(
-            matches!(r, Ok(ReadOutcome { peer_closed: false }))
-                && plain.is_empty()
-                && wire.is_empty(),
-            "input after the end was not ignored: {r:?}, {} plain, {} wire bytes",
+            closed.is_none() && plain.is_empty() && wire.is_empty(),
+            "input after the end was not ignored: {closed:?}, {} plain, {} wire bytes",
             plain.len(),
             wire.len()
         );
@@ -955,7 +984,7 @@ impl<'a> Conn<'a> {
             binary.len(),
             self.session_out.len()
         );
-        if let Some(s) = &self.session {
+        if let Some(s) = self.server.session() {
             if self.end.is_some() {
                 assert!(s.close_reason().is_some(), "connection over, session open");
             }

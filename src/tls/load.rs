@@ -15,7 +15,7 @@
 //!
 //! Time is an input ([`load_certified_key_at`]); [`load_certified_key`] reads the clock.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rustls::sign::{CertifiedKey, SigningKey};
@@ -24,6 +24,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
+use super::key_files::CertifiedKeyFiles;
 use super::keykind::{rsa_modulus_bits, KeyKind};
 use super::pem::{self, Scan};
 use super::{provider, TlsError};
@@ -34,15 +35,6 @@ const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 4096;
 /// Subjects quoted in warnings are cut to this many characters.
 const MAX_SUBJECT_SHOWN_LEN: usize = 80;
-
-/// Where a certificate chain and its private key live on disk.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertifiedKeyFiles {
-    /// PEM file with the end-entity certificate first, then any intermediates.
-    pub cert: PathBuf,
-    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1; may also hold certificates).
-    pub key: PathBuf,
-}
 
 /// A loaded, validated certificate chain and key.
 #[derive(Clone, Debug)]
@@ -341,6 +333,7 @@ fn check_key_matches(
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::path::PathBuf;
     use std::time::Duration;
 
     use rcgen::{date_time_ymd, PKCS_ECDSA_P256_SHA256, PKCS_ED25519};

@@ -31,6 +31,7 @@ mod client_auth;
 mod config;
 mod devcert;
 mod error;
+mod key_files;
 mod keykind;
 mod load;
 mod material;
@@ -51,10 +52,9 @@ pub use client_auth::{client_cert_uid, client_verifier, ClientAuth, MAX_CERT_UID
 pub use config::{server_config, server_config_with_provider, MAX_ALPN_PROTOCOL_LEN};
 pub use devcert::{generate_dev_cert, DEV_CERT_FILE, DEV_KEY_FILE};
 pub use error::TlsError;
+pub use key_files::CertifiedKeyFiles;
 pub use keykind::KeyKind;
-pub use load::{
-    load_certified_key, load_certified_key_at, parse_certified_key, CertifiedKeyFiles, Loaded,
-};
+pub use load::{load_certified_key, load_certified_key_at, parse_certified_key, Loaded};
 pub use material::{Built, TlsFiles};
 pub use pem::MAX_PEM_FILE_LEN;
 pub use reload::{reload, LiveConfig};

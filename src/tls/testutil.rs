@@ -6,7 +6,7 @@ use std::process::Command;
 
 use rcgen::{CertificateParams, KeyPair, SignatureAlgorithm};
 
-use super::CertifiedKeyFiles;
+use super::key_files::CertifiedKeyFiles;
 
 /// Runs `openssl args...` in `dir`, panicking with its stderr on failure.
 pub(crate) fn openssl(dir: &Path, args: &[&str]) {

@@ -35,7 +35,7 @@ impl Default for GateConfig {
         GateConfig {
             corpus: PathBuf::from("corpus"),
             regressions: PathBuf::from("regressions"),
-            targets: Target::ALL.to_vec(),
+            targets: Target::gated(),
             time_limit: Duration::from_secs(10),
             memory_limit: 256 * 1024 * 1024,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),

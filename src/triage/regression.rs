@@ -75,7 +75,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegressionError + '_ {
 /// Every regression under `root`, sorted by target then slug.
 pub fn load_all(root: &Path) -> Result<Vec<Regression>, RegressionError> {
     let mut out = Vec::new();
-    for &target in Target::EVERY {
+    for target in Target::every() {
         let dir = root.join(target.name());
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,

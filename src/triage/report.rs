@@ -26,11 +26,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Rows in `Target::EVERY` order, for targets that had inputs.
+/// Rows in registry order, for targets that had inputs.
 pub fn rows(report: &GateReport) -> Vec<TargetRow> {
-    Target::EVERY
-        .iter()
-        .filter_map(|&t| {
+    Target::every()
+        .into_iter()
+        .filter_map(|t| {
             let rs: Vec<_> = report.results.iter().filter(|r| r.target == t).collect();
             if rs.is_empty() {
                 return None;

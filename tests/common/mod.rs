@@ -10,8 +10,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wkfuzz::client::Client;
 use wkfuzz::hub::{Hub, HubConfig};
-use wkfuzz::net::{NetSettings, Shared, Transport};
+use wkfuzz::net::{NetSettings, Shared};
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode, Recv, Sendack};
+use wkfuzz::transport::Transport;
 
 #[path = "../support/log_capture.rs"]
 mod log_capture;

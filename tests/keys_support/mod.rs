@@ -19,8 +19,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::client::TlsStream;
 use wkfuzz::client::Client;
 use wkfuzz::hub::{Hub, HubConfig};
-use wkfuzz::net::{NetSettings, Shared, Transport};
+use wkfuzz::net::{NetSettings, Shared};
 use wkfuzz::proto::{ChannelType, DeviceFlag, Frame, Packet, ReasonCode};
+use wkfuzz::transport::Transport;
 
 #[path = "../support/log_capture.rs"]
 mod log_capture;

@@ -1,99 +1,26 @@
-//! The byte layer between the socket and the session: nothing (plain TCP), a rustls
-//! `ServerConnection`, or WebSocket over either ([`super::ws::WsLayer`]). Sans-IO like the
-//! session: wire bytes in, plaintext out, and back. The tokio handler and the fuzz targets
-//! drive the same code.
+//! The byte stream a connection starts as: plain TCP (bytes pass through) or a rustls
+//! `ServerConnection`. WebSocket ([`super::ws::WsLayer`]) runs over one of these. Sans-IO:
+//! wire bytes in, plaintext out, and back.
 
-use super::ws::{WsError, WsLayer};
+use super::error::{LayerError, ReadOutcome, SentAlert};
 use rustls::ServerConnection;
 use std::io::{self, Read, Write};
 
-/// The alert rustls queued for the peer when TLS failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SentAlert {
-    /// Nothing was sent.
-    None,
-    /// A plaintext alert (before the traffic keys are up: handshake failures).
-    Plain(rustls::AlertDescription),
-    /// An encrypted record (TLS 1.3 after the handshake): an alert whose description
-    /// only the peer can read.
-    Encrypted,
-    /// rustls queued nothing; the layer sent close_notify so the peer still learns the
-    /// connection is over.
-    CloseNotify,
-}
-
-impl std::fmt::Display for SentAlert {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SentAlert::None => f.write_str("none"),
-            SentAlert::Plain(a) => write!(f, "{a:?}"),
-            SentAlert::Encrypted => f.write_str("encrypted"),
-            SentAlert::CloseNotify => f.write_str("close_notify"),
-        }
-    }
-}
-
-/// Why the layer failed; the connection ends.
+/// Plain TCP or TLS.
 #[derive(Debug)]
-pub enum LayerError {
-    /// TLS failed; `alert` is what rustls queued for the peer (already in the wire output).
-    Tls {
-        /// The rustls error.
-        error: rustls::Error,
-        /// The fatal alert sent to the peer.
-        alert: SentAlert,
-    },
-    /// The WebSocket upgrade was refused or the WebSocket protocol was broken; the HTTP
-    /// response or close frame is already in the wire output.
-    WebSocket(WsError),
-}
-
-impl LayerError {
-    /// The TLS alert sent, if this is a TLS failure.
-    pub fn alert(&self) -> Option<SentAlert> {
-        match self {
-            LayerError::Tls { alert, .. } => Some(*alert),
-            LayerError::WebSocket(_) => None,
-        }
-    }
-}
-
-impl std::fmt::Display for LayerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LayerError::Tls { error, alert } => {
-                write!(f, "TLS error: {error} (alert sent: {alert})")
-            }
-            LayerError::WebSocket(e) => e.fmt(f),
-        }
-    }
-}
-
-/// What the peer's bytes amounted to.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ReadOutcome {
-    /// The peer closed its side cleanly (TLS close_notify, WebSocket close frame).
-    pub peer_closed: bool,
-}
-
-/// Plain TCP, TLS, or WebSocket over one of them.
-#[derive(Debug)]
-pub enum Layer {
+pub enum Stream {
     /// Bytes pass through unchanged.
     Plain,
     /// rustls server side.
     Tls(Box<ServerConnection>),
-    /// WebSocket (server side) over an inner `Plain` (ws) or `Tls` (wss) layer.
-    Ws(Box<WsLayer>),
 }
 
-impl Layer {
-    /// Whether a TLS handshake or WebSocket upgrade is still in progress (no session yet).
+impl Stream {
+    /// Whether a TLS handshake is still in progress.
     pub fn is_handshaking(&self) -> bool {
         match self {
-            Layer::Plain => false,
-            Layer::Tls(c) => c.is_handshaking(),
-            Layer::Ws(w) => w.is_handshaking(),
+            Stream::Plain => false,
+            Stream::Tls(c) => c.is_handshaking(),
         }
     }
 
@@ -101,18 +28,16 @@ impl Layer {
     /// verified by the server config's verifier), leaf first.
     pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
         match self {
-            Layer::Plain => None,
-            Layer::Tls(c) => c.peer_certificates(),
-            Layer::Ws(w) => w.inner().peer_certificates(),
+            Stream::Plain => None,
+            Stream::Tls(c) => c.peer_certificates(),
         }
     }
 
-    /// Feeds wire bytes; appends decrypted application data to `plain` and anything the
-    /// layer answers by itself (TLS handshake, WebSocket 101 and pongs) to `wire_out`.
+    /// Feeds wire bytes; appends decrypted application data to `plain` and anything TLS
+    /// answers by itself (handshake messages, alerts) to `wire_out`.
     ///
     /// # Errors
-    /// The layer failed and the connection must end; what the peer should get (TLS alert,
-    /// HTTP error, WebSocket close frame) is already in `wire_out`.
+    /// TLS failed and the connection must end; the alert is already in `wire_out`.
     pub fn handle_wire(
         &mut self,
         mut data: &[u8],
@@ -120,12 +45,11 @@ impl Layer {
         wire_out: &mut Vec<u8>,
     ) -> Result<ReadOutcome, LayerError> {
         let conn = match self {
-            Layer::Plain => {
+            Stream::Plain => {
                 plain.extend_from_slice(data);
                 return Ok(ReadOutcome::default());
             }
-            Layer::Tls(c) => c,
-            Layer::Ws(w) => return w.handle_wire(data, plain, wire_out),
+            Stream::Tls(c) => c,
         };
         let mut outcome = ReadOutcome::default();
         while !data.is_empty() {
@@ -164,16 +88,14 @@ impl Layer {
     }
 
     /// Encrypts `plain` (as far as the TLS state allows: before the handshake completes
-    /// rustls buffers it; WebSocket frames it) and appends every pending wire byte to
-    /// `wire_out`.
+    /// rustls buffers it) and appends every pending wire byte to `wire_out`.
     pub fn write_plain(&mut self, mut plain: &[u8], wire_out: &mut Vec<u8>) {
         let conn = match self {
-            Layer::Plain => {
+            Stream::Plain => {
                 wire_out.extend_from_slice(plain);
                 return;
             }
-            Layer::Tls(c) => c,
-            Layer::Ws(w) => return w.write_plain(plain, wire_out),
+            Stream::Tls(c) => c,
         };
         while !plain.is_empty() {
             let n = conn.writer().write(plain).unwrap_or(0);
@@ -186,16 +108,11 @@ impl Layer {
         drain_tls(conn, wire_out);
     }
 
-    /// Queues a WebSocket close frame and a TLS close_notify, as they apply (nothing for
-    /// plain TCP), and appends them to `wire_out`.
+    /// Queues a TLS close_notify (nothing for plain TCP) and appends it to `wire_out`.
     pub fn close(&mut self, wire_out: &mut Vec<u8>) {
-        match self {
-            Layer::Plain => {}
-            Layer::Tls(c) => {
-                c.send_close_notify();
-                drain_tls(c, wire_out);
-            }
-            Layer::Ws(w) => w.close(wire_out),
+        if let Stream::Tls(c) = self {
+            c.send_close_notify();
+            drain_tls(c, wire_out);
         }
     }
 }

@@ -1,7 +1,7 @@
-//! The WebSocket byte layer (RFC 6455, server side) over an inner plain or TLS [`Layer`]:
+//! The WebSocket byte layer (RFC 6455, server side) over an inner plain or TLS [`Stream`]:
 //! sans-IO like the rest, so the tokio handler and a fuzz target drive the same code.
 //!
-//! Call order (the same as [`Layer`]'s): [`WsLayer::handle_wire`] with every chunk read from
+//! Call order (the same as [`super::Layer`]'s): [`WsLayer::handle_wire`] with every chunk read from
 //! the socket (decrypted WebSocket payload is appended to `plain`); [`WsLayer::write_plain`]
 //! with session output; [`WsLayer::close`] to end. Everything to send is appended to
 //! `wire_out`. While [`WsLayer::is_handshaking`], no session exists yet.
@@ -26,7 +26,8 @@
 //! protocol violation (unmasked frame, reserved bits, bad continuation) 1002. Ping is
 //! answered with pong, a close frame with a close frame.
 
-use super::layer::{Layer, LayerError, ReadOutcome};
+use super::error::{LayerError, ReadOutcome, WsError};
+use super::stream::Stream;
 use super::upgrade::{read_upgrade, Upgrade};
 use crate::proto::split_frame;
 use std::io::{self, Read, Write};
@@ -56,38 +57,6 @@ impl WsConfig {
         WsConfig {
             path: path.to_owned(),
             max_message: max_frame.saturating_add(MAX_WKPROTO_HEADER),
-        }
-    }
-}
-
-/// Why the WebSocket layer ended the connection. The HTTP response or close frame is
-/// already in the wire output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WsError {
-    /// The upgrade request was refused with an HTTP error.
-    Upgrade {
-        /// HTTP status sent.
-        status: u16,
-        /// What was wrong with the request.
-        detail: String,
-    },
-    /// The WebSocket connection was failed with a close frame.
-    Failed {
-        /// Close code sent (1002, 1003, 1007, 1009, 1011).
-        code: u16,
-        /// What the peer did.
-        detail: String,
-    },
-}
-
-impl std::fmt::Display for WsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WsError::Upgrade { status, detail } => {
-                write!(f, "websocket upgrade refused: {detail} (HTTP {status})")
-            }
-            WsError::Failed { code, detail } => write!(f, "websocket: {detail} (close {code})"),
         }
     }
 }
@@ -278,14 +247,14 @@ enum State {
 /// WebSocket over plain TCP (ws) or TLS (wss).
 #[derive(Debug)]
 pub struct WsLayer {
-    inner: Layer,
+    inner: Stream,
     state: State,
     config: WsConfig,
 }
 
 impl WsLayer {
-    /// WebSocket over `inner` (`Layer::Plain` or `Layer::Tls`), waiting for the upgrade.
-    pub fn new(inner: Layer, config: WsConfig) -> WsLayer {
+    /// WebSocket over `inner` (plain or TLS), waiting for the upgrade.
+    pub fn new(inner: Stream, config: WsConfig) -> WsLayer {
         WsLayer {
             inner,
             state: State::ExpectUpgrade {
@@ -296,7 +265,7 @@ impl WsLayer {
     }
 
     /// The layer WebSocket runs over (plain or TLS).
-    pub fn inner(&self) -> &Layer {
+    pub fn inner(&self) -> &Stream {
         &self.inner
     }
 
@@ -434,7 +403,7 @@ mod tests {
     }
 
     fn upgraded(max_frame: usize) -> WsLayer {
-        let mut layer = WsLayer::new(Layer::Plain, WsConfig::new("/", max_frame));
+        let mut layer = WsLayer::new(Stream::Plain, WsConfig::new("/", max_frame));
         let (mut plain, mut wire) = (Vec::new(), Vec::new());
         assert!(layer.is_handshaking());
         layer.handle_wire(UPGRADE, &mut plain, &mut wire).unwrap();
@@ -469,7 +438,7 @@ mod tests {
 
     #[test]
     fn request_and_first_frame_in_one_read() {
-        let mut layer = WsLayer::new(Layer::Plain, WsConfig::new("/", 1024));
+        let mut layer = WsLayer::new(Stream::Plain, WsConfig::new("/", 1024));
         let mut wire = UPGRADE.to_vec();
         wire.extend(client_frame(true, 2, &[0x70]));
         let (r, plain, out) = feed(&mut layer, &wire);
@@ -560,7 +529,7 @@ mod tests {
 
     #[test]
     fn refused_upgrade_answers_http_and_fails() {
-        let mut layer = WsLayer::new(Layer::Plain, WsConfig::new("/", 1024));
+        let mut layer = WsLayer::new(Stream::Plain, WsConfig::new("/", 1024));
         let (r, _, out) = feed(&mut layer, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
         let err = r.unwrap_err();
         assert!(err.contains("HTTP 404"), "{err}");
@@ -611,7 +580,7 @@ mod tests {
                     _ => wire.extend(std::iter::repeat_n(byte, rng.below(300))),
                 }
             }
-            let mut layer = WsLayer::new(Layer::Plain, WsConfig::new("/", 100));
+            let mut layer = WsLayer::new(Stream::Plain, WsConfig::new("/", 100));
             let (mut plain, mut out) = (Vec::new(), Vec::new());
             let mut rest = &wire[..];
             while !rest.is_empty() {

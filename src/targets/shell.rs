@@ -1,6 +1,7 @@
-//! `net`: raw bytes through the real tokio shell, where per-connection isolation lives. The
-//! other targets drive the sans-IO core directly, so none of them can see a panic escape
-//! `net::connection`'s supervisor (bug class AMP-L7: one bad peer = process exit).
+//! The `net` target: raw bytes through the real tokio shell ([`crate::serve`]), where per-connection
+//! isolation lives. The other targets drive the sans-IO engine directly, so none of them can
+//! see a panic escape the shell's per-connection supervisor (bug class AMP-L7: one bad peer
+//! = process exit).
 //!
 //! One server runs in-process for the whole fuzzing session (a current-thread runtime on its
 //! own thread, plain TCP on `127.0.0.1:0`, the default settings with a 64 KiB frame limit).
@@ -12,15 +13,17 @@
 //! the connection the server still accepts and serves a new one (isolation held). A panic
 //! that escapes isolation kills this process, which is what libFuzzer then reports.
 //!
-//! Not in [`super::Target::ALL`]: it needs sockets and is slower than the in-memory
-//! targets; the planted-bug evaluation and `wkfuzz repro --target net` run it by name.
+//! Not gated ([`super::Membership::ByName`]): it needs sockets and is slower than the
+//! in-memory targets; the planted-bug evaluation and `wkfuzz repro --target net` run it by
+//! name.
 
 use super::Outcome;
 use crate::client::Client;
 use crate::hub::{Hub, HubConfig};
-use crate::net::{NetSettings, Shared, Transport};
 use crate::proto::{DeviceFlag, LATEST_VERSION, MIN_VERSION};
 use crate::session::SessionConfig;
+use crate::transport::Transport;
+use crate::{NetSettings, Shared};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, OnceLock};
@@ -80,7 +83,7 @@ fn server() -> SocketAddr {
                     };
                     let shared =
                         Arc::new(Shared::new(Hub::new(HubConfig::default()), settings, None));
-                    crate::net::serve(
+                    crate::serve(
                         vec![(listener, Transport::Tcp)],
                         shared,
                         std::future::pending(),
