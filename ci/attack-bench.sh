@@ -9,9 +9,10 @@
 #                                                committed corpus and from fresh cases only,
 #                                                TRIALS seeds each; then --replay each kept
 #                                                regression
-#   ci/attack-bench.sh clean [SECS]              no false alarms: SECS (600) each against
-#                                                `wkfuzz serve`, `openssl s_server -www`
-#                                                (--protocol tls) and nginx (--protocol tls)
+#   ci/attack-bench.sh clean [SECS] [SERVERS]    no false alarms: SECS (600) each against
+#                                                `wkfuzz serve` (wkfuzz), `openssl s_server
+#                                                -www` (openssl, --protocol tls) and nginx
+#                                                (nginx, --protocol tls); default all three
 #
 # Raw results go to target/attack-bench/*.csv and the logs next to them.
 set -euo pipefail
@@ -127,53 +128,54 @@ planted() {
 
 clean() {
   local secs="${1:-600}"
+  local servers="${2:-wkfuzz openssl nginx}"
   local csv="$out/clean.csv"
-  echo "server,seconds,cases,connections,connections_per_s,findings,witness_idle_p99_ms,witness_attack_p99_ms" >"$csv"
+  [ -f "$csv" ] || echo "server,seconds,cases,connections,connections_per_s,findings,witness_idle_p99_ms,witness_attack_p99_ms" >"$csv"
   local dir; dir=$(mktemp -d)
-  # 1. The reference server, all four transports, spawned by the attack.
-  local a b c d; a=$(port); b=$(port); c=$(port); d=$(port)
-  "$B" attack --seconds "$secs" --spawn "$B serve --tcp 127.0.0.1:$a --tls 127.0.0.1:$b --ws 127.0.0.1:$c --wss 127.0.0.1:$d --log warn --dev-cert-dir $dir" \
-    "tcp://127.0.0.1:$a" "tls://127.0.0.1:$b" "ws://127.0.0.1:$c/" "wss://127.0.0.1:$d/" \
-    --regressions "$dir/regs" --json "$out/clean-wkfuzz.json" >"$out/clean-wkfuzz.log" 2>&1 || true
-  row wkfuzz-serve "$out/clean-wkfuzz.json" >>"$csv"
-  # 2. openssl s_server -www (an HTTPS-ish server; TLS only).
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-  local o; o=$(port)
-  "$B" attack --protocol tls --seconds "$secs" \
-    --spawn "openssl s_server -www -accept 127.0.0.1:$o -cert $dir/cert.pem -key $dir/key.pem" \
-    "tls://127.0.0.1:$o" --regressions "$dir/regs" --json "$out/clean-openssl.json" >"$out/clean-openssl.log" 2>&1 || true
-  row openssl-s_server "$out/clean-openssl.json" >>"$csv"
-  # 3. nginx (Debian package) serving HTTPS, in the foreground, TLS only.
-  command -v nginx >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
-  local n; n=$(port)
-  mkdir -p "$dir/nginx/logs"
-  cat >"$dir/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $dir/nginx/nginx.pid;
-error_log stderr warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $dir/nginx/body;
-  proxy_temp_path $dir/nginx/proxy;
-  fastcgi_temp_path $dir/nginx/fastcgi;
-  uwsgi_temp_path $dir/nginx/uwsgi;
-  scgi_temp_path $dir/nginx/scgi;
-  server {
-    listen 127.0.0.1:$n ssl;
-    ssl_certificate $dir/cert.pem;
-    ssl_certificate_key $dir/key.pem;
-    location / { return 200 "ok\n"; }
-  }
-}
-EOF
-  "$B" attack --protocol tls --seconds "$secs" \
-    --spawn "nginx -p $dir/nginx -c $dir/nginx/nginx.conf" \
-    "tls://127.0.0.1:$n" --regressions "$dir/regs" --json "$out/clean-nginx.json" >"$out/clean-nginx.log" 2>&1 || true
-  row nginx "$out/clean-nginx.json" >>"$csv"
-  cat "$csv"
+  for server in $servers; do
+    case "$server" in
+      wkfuzz)
+        # The reference server, all four transports, spawned by the attack.
+        local a b c d; a=$(port); b=$(port); c=$(port); d=$(port)
+        "$B" attack --seconds "$secs" \
+          --spawn "$B serve --tcp 127.0.0.1:$a --tls 127.0.0.1:$b --ws 127.0.0.1:$c --wss 127.0.0.1:$d --log warn --dev-cert-dir $dir" \
+          "tcp://127.0.0.1:$a" "tls://127.0.0.1:$b" "ws://127.0.0.1:$c/" "wss://127.0.0.1:$d/" \
+          --regressions "$dir/regs" --json "$out/clean-wkfuzz.json" >"$out/clean-wkfuzz.log" 2>&1 || true
+        ;;
+      openssl)
+        # openssl s_server -www: TLS, then an HTTP status page.
+        local o; o=$(port)
+        "$B" attack --protocol tls --seconds "$secs" \
+          --spawn "openssl s_server -www -accept 127.0.0.1:$o -cert $dir/cert.pem -key $dir/key.pem" \
+          "tls://127.0.0.1:$o" --regressions "$dir/regs" --json "$out/clean-openssl.json" >"$out/clean-openssl.log" 2>&1 || true
+        ;;
+      nginx)
+        # nginx (Debian's package) serving HTTPS in the foreground.
+        command -v nginx >/dev/null 2>&1 || {
+          apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 ||
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+        }
+        local n; n=$(port)
+        mkdir -p "$dir/nginx"
+        printf '%s\n' "worker_processes 1;" "daemon off;" "pid $dir/nginx/nginx.pid;" \
+          "error_log stderr warn;" "events { worker_connections 4096; }" "http {" \
+          "  access_log off;" "  client_body_temp_path $dir/nginx/body;" \
+          "  proxy_temp_path $dir/nginx/proxy;" "  fastcgi_temp_path $dir/nginx/fastcgi;" \
+          "  uwsgi_temp_path $dir/nginx/uwsgi;" "  scgi_temp_path $dir/nginx/scgi;" \
+          "  server {" "    listen 127.0.0.1:$n ssl;" "    ssl_certificate $dir/cert.pem;" \
+          "    ssl_certificate_key $dir/key.pem;" "    location / { return 200 ok; }" "  }" "}" \
+          >"$dir/nginx/nginx.conf"
+        "$B" attack --protocol tls --seconds "$secs" \
+          --spawn "nginx -p $dir/nginx -c $dir/nginx/nginx.conf" \
+          "tls://127.0.0.1:$n" --regressions "$dir/regs" --json "$out/clean-nginx.json" >"$out/clean-nginx.log" 2>&1 || true
+        ;;
+      *) echo "unknown server $server (wkfuzz, openssl, nginx)" >&2; return 2 ;;
+    esac
+    row "$server" "$out/clean-$server.json" >>"$csv"
+    tail -1 "$csv"
+  done
   rm -rf "$dir"
 }
 

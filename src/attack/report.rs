@@ -162,10 +162,13 @@ fn belongs(f: &Finding, url: &str, first: bool) -> bool {
     }
 }
 
+/// One JUnit test case: an oracle and the findings that fail it.
+type OracleCase<'a> = (Oracle, Vec<&'a Finding>);
+
 /// JUnit XML: one test suite per target, one test case per oracle.
 pub fn junit(report: &AttackReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let suites: Vec<(String, Vec<(Oracle, Vec<&Finding>)>)> = report
+    let suites: Vec<(String, Vec<OracleCase<'_>>)> = report
         .targets
         .iter()
         .enumerate()
