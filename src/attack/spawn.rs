@@ -6,6 +6,9 @@
 //! A thread reads the child's stderr line by line for the child's whole life (a server
 //! logging one line per connection must never block on a full pipe); it keeps the last
 //! lines for evidence and every crash it sees.
+//!
+//! The server runs in a process group of its own, and stopping it kills the whole group: a
+//! server with worker processes (nginx) leaves none behind holding the stderr pipe open.
 
 use super::crash_text::{classify, CrashLine};
 use std::collections::VecDeque;
@@ -23,6 +26,9 @@ const REPORT_LINES: usize = 8;
 const MAX_REPORTS: usize = 64;
 /// Longest stderr line kept (the rest is cut).
 const MAX_LINE: usize = 2000;
+/// How long to wait for the stderr reader to see the end of the pipe once the process has
+/// ended (a descendant that escaped the group may keep it open: then it is left running).
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
 
 /// A crash seen on stderr.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,9 +198,17 @@ impl Spawned {
     }
 
     /// Lets the stderr reader take in what the process wrote before it ended (call after
-    /// [`Spawned::exit_status`] reports the end).
+    /// [`Spawned::exit_status`] reports the end), waiting at most [`DRAIN_WAIT`] for the
+    /// end of the pipe.
     pub fn drain_stderr(&mut self) {
-        if let Some(reader) = self.reader.take() {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + DRAIN_WAIT;
+        while !reader.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if reader.is_finished() {
             let _ = reader.join();
         }
     }
@@ -212,12 +226,15 @@ impl Spawned {
         Some(Resources { rss_kib, fds })
     }
 
-    /// Kills the process (if it still runs) and waits for it and its stderr.
+    /// Kills the process and its group (if it still runs) and waits for it and its
+    /// stderr.
     pub fn stop(&mut self) {
         if self.exit_status().is_none() {
             let _ = self.child.kill();
             self.exit = self.child.wait().ok();
         }
+        kill_group(self.child.id());
+        running().retain(|&g| g != self.child.id());
         self.drain_stderr();
     }
 
@@ -245,17 +262,37 @@ impl Drop for Spawned {
 
 type Launched = (Child, Arc<Mutex<Stderr>>, JoinHandle<()>);
 
+/// Process groups of servers running now, for [`kill_all`].
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn running() -> MutexGuard<'static, Vec<u32>> {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Kills every spawned server's process group (on Ctrl-C: the servers run in groups of
+/// their own, which a terminal's interrupt does not reach).
+pub fn kill_all() {
+    for pgid in running().drain(..) {
+        kill_group(pgid);
+    }
+}
+
 fn launch(argv: &[String]) -> io::Result<Launched> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
+    running().push(child.id());
     let stderr = Arc::new(Mutex::new(Stderr::default()));
     let pipe = child
         .stderr
@@ -279,6 +316,18 @@ fn launch(argv: &[String]) -> io::Result<Launched> {
             }
         })?;
     Ok((child, stderr, reader))
+}
+
+/// Kills what is left of process group `pgid` (the server's workers), with `kill(1)`: the
+/// crate has no unsafe code to call `killpg` itself.
+fn kill_group(pgid: u32) {
+    #[cfg(unix)]
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// How a process ended, for people: `exited with code 1`, `killed by signal 6 (SIGABRT)`.
@@ -331,6 +380,19 @@ mod tests {
         assert_eq!(s.crash_count, 1);
         assert_eq!(s.crashes[0].text, "thread 'w' panicked at src/a.rs:1:2:\nindex out of bounds");
         assert_eq!(s.tail.len(), 3);
+    }
+
+    #[test]
+    fn stopping_kills_the_servers_children_too() {
+        // A "server" whose child keeps stderr open and outlives it unless the group dies.
+        let argv = split_command("sh -c 'sleep 300 & echo started >&2; wait'").unwrap();
+        let mut p = Spawned::start(&argv).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        p.stop();
+        assert!(started.elapsed() < Duration::from_secs(2), "stop waited for the child");
+        assert!(p.exit_status().is_some());
+        assert_eq!(p.tail(), ["started"]);
     }
 
     #[test]

@@ -130,6 +130,7 @@ impl Attack {
         if self.protocol == Protocol::Tls && targets.iter().any(|t| !t.scheme.is_secure()) {
             anyhow::bail!("--protocol tls needs tls:// or wss:// targets");
         }
+        stop_servers_on_interrupt();
         if let Some(file) = &self.replay {
             return self.replay(file, targets, spawn);
         }
@@ -237,6 +238,23 @@ impl Attack {
             ExitCode::SUCCESS
         })
     }
+}
+
+/// On Ctrl-C, kills the spawned servers (they run in process groups of their own, which
+/// the terminal's interrupt does not reach) and exits 130.
+fn stop_servers_on_interrupt() {
+    let _ = std::thread::Builder::new()
+        .name("attack-interrupt".into())
+        .spawn(|| {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
+                wkfuzz::attack::spawn::kill_all();
+                eprintln!("\nwkfuzz attack: interrupted; spawned servers stopped");
+                std::process::exit(130);
+            }
+        });
 }
 
 /// The live progress line: rewritten in place on a terminal, one line every ten seconds
