@@ -360,6 +360,23 @@ pub fn run(
             }
             growth = Some(g);
         }
+        // Crash text the process printed before a death took the phase: each its own.
+        let earlier: Vec<Symptom> = subject.take_pending();
+        for symptom in &earlier {
+            if findings.len() >= config.max_findings {
+                break;
+            }
+            let mut finding = finding_of(symptom, &subject, at);
+            if let Some(prev) = findings
+                .iter_mut()
+                .find(|f| f.oracle == symptom.oracle && f.signature == symptom.signature)
+            {
+                prev.occurrences += 1;
+                continue;
+            }
+            blame(config, &mut subject, &mut finding, symptom, outcome.suspects.clone(), &wire_dir, &mut kept, spawn_text.as_deref());
+            findings.push(finding);
+        }
         match outcome.symptom {
             Some(symptom) => {
                 let mut finding = finding_of(&symptom, &subject, at);

@@ -49,6 +49,9 @@ pub struct Subject {
     crash_mark: usize,
     /// The last crash text reported, and when: a death right after it is its death.
     last_crash: Option<(CrashText, Instant)>,
+    /// Crash text of other crashes seen in the same look as a death (the death took the
+    /// last report): not yet reported.
+    pending: Vec<Symptom>,
 }
 
 impl Subject {
@@ -68,6 +71,7 @@ impl Subject {
             hang_after,
             crash_mark: 0,
             last_crash: None,
+            pending: Vec::new(),
         }
     }
 
@@ -166,6 +170,17 @@ impl Subject {
                 }
             }
             let how = describe_exit(status);
+            if let Some((_, earlier)) = crashes.split_last() {
+                let pid = p.pid();
+                let last = crashes.last().map(|c| c.line.signature.clone());
+                for c in earlier {
+                    if Some(&c.line.signature) != last.as_ref()
+                        && !self.pending.iter().any(|s| s.signature == c.line.signature)
+                    {
+                        self.pending.push(crash_text(pid, c));
+                    }
+                }
+            }
             let signature = match crashes.last() {
                 Some(c) => format!("{how}; {}", c.line.signature),
                 None => how.clone(),
@@ -187,16 +202,13 @@ impl Subject {
         let first = crashes.first()?;
         self.crash_mark = p.crash_count();
         self.last_crash = Some((first.clone(), Instant::now()));
-        Some(Symptom {
-            oracle: Oracle::CrashText,
-            target: None,
-            evidence: format!(
-                "process {} (still running) printed:\n{}",
-                p.pid(),
-                first.text
-            ),
-            signature: first.line.signature.clone(),
-        })
+        Some(crash_text(p.pid(), first))
+    }
+
+    /// Crash text seen together with a death and not reported yet (see
+    /// [`Subject::process_symptom`]).
+    pub fn take_pending(&mut self) -> Vec<Symptom> {
+        std::mem::take(&mut self.pending)
     }
 
     /// Lets a process that printed crash text finish dying, if it is going to (see
@@ -264,6 +276,16 @@ impl Subject {
         } else {
             self.wait_ready().map(drop)
         }
+    }
+}
+
+/// The crash-text symptom of `crash` in process `pid`.
+fn crash_text(pid: u32, crash: &CrashText) -> Symptom {
+    Symptom {
+        oracle: Oracle::CrashText,
+        target: None,
+        evidence: format!("process {pid} printed:\n{}", crash.text),
+        signature: crash.line.signature.clone(),
     }
 }
 
