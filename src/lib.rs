@@ -7,6 +7,7 @@
 //! - [`tls`]: rustls `ServerConfig` from key material.
 //! - [`transport`]: one connection's layers, sans-IO: PROXY header, TLS glue, WebSocket.
 //! - [`net`]: the tokio shell: listeners, socket I/O, limits, isolation, shutdown.
+//! - [`attack`]: `wkfuzz attack`, a black-box attack of a live server over the wire.
 //! - [`load`]: the benchmarks behind `wkfuzz load` and BENCHMARKS.md.
 //! - [`server`]: `wkfuzz serve` as a library: flags + config file -> settings -> a running
 //!   server.
@@ -19,6 +20,7 @@
 #![deny(unsafe_code)] // one exception: triage::alloc, a GlobalAlloc wrapper (the trait is unsafe)
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod attack;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -28,6 +28,12 @@
 //! | BUF-L5 | `session` `Session::process_frames` | declared length over the frame limit | `frame` (oracle: buffer capacity bounded) |
 //! | AMP-L7 | `session::established` (client EVENT panics) + `net::connection` supervisor (aborts) | a client EVENT after CONNECT | `net` (process abort) |
 //!
+//! Separately from the bugs, [`no_recover`] (`WKFUZZ_NO_RECOVER=1`, or [`set_no_recover`])
+//! makes any connection's panic abort the whole process, as a server with no recover does
+//! (a Go server without `recover()`, a Rust server without per-task isolation), so an
+//! attacker watching the process from outside (`wkfuzz attack --spawn`) sees every planted
+//! panic as a process death. Its hook sits in `net::connection`'s panic branch.
+//!
 //! With the feature off none of this is compiled: `tests/planted.rs` scans the default
 //! binary and library for the marker string.
 #![allow(clippy::indexing_slicing)] // unchecked slicing is the point of this module
@@ -209,6 +215,37 @@ pub fn reset_counters() {
     for i in 0..9 {
         REACHED[i].store(0, Ordering::Relaxed);
         TRIGGERED[i].store(0, Ordering::Relaxed);
+    }
+}
+
+/// `WKFUZZ_NO_RECOVER`: 0 unread, 1 off, 2 on.
+static NO_RECOVER: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Whether a connection's panic aborts the process (`WKFUZZ_NO_RECOVER=1`, read once, or
+/// [`set_no_recover`]). Off unless asked for, even with the feature.
+pub fn no_recover() -> bool {
+    match NO_RECOVER.load(Ordering::Relaxed) {
+        0 => {
+            let on = std::env::var("WKFUZZ_NO_RECOVER").is_ok_and(|v| v == "1");
+            NO_RECOVER.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on
+        }
+        v => v == 2,
+    }
+}
+
+/// Switches [`no_recover`] on or off for this process, overriding `WKFUZZ_NO_RECOVER`.
+pub fn set_no_recover(on: bool) {
+    NO_RECOVER.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+}
+
+/// The connection supervisor's panic branch: with [`no_recover`] on, the process aborts
+/// there (SIGABRT, as an unrecovered panic kills a Go server) instead of closing only the
+/// connection that panicked.
+pub fn abort_unless_recovered(message: &str) {
+    if no_recover() {
+        eprintln!("{CANARY_PREFIX} ABORT no-recover: a connection panicked: {message}");
+        std::process::abort();
     }
 }
 

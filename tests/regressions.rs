@@ -1,7 +1,9 @@
 //! Every regression in `regressions/<target>/` replayed through its target: one test per
 //! file, named `<target>::<slug>`, asserting it no longer panics, gives the same outcome
-//! twice, and matches its pinned outcome if it has one. Part of `cargo test`, so every
-//! contributor runs the release gate's regression half.
+//! twice, and matches its pinned outcome if it has one; and every wire regression in
+//! `regressions/wire/` replayed twice over sockets against an in-process reference server
+//! (`wire::<slug>`), which must keep serving with no connection panicking. Part of
+//! `cargo test`, so every contributor runs the release gate's regression half.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::Path;
@@ -14,7 +16,7 @@ static ALLOC: wkfuzz::triage::alloc::CountingAlloc = wkfuzz::triage::alloc::Coun
 fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
-    let trials = match regression::load_all(&root) {
+    let mut trials = match regression::load_all(&root) {
         Ok(regs) => regs
             .into_iter()
             .map(|r| {
@@ -34,5 +36,20 @@ fn main() {
             Err(Failed::from(e.to_string()))
         })],
     };
+    match wkfuzz::attack::regression::load_dir(&root.join(wkfuzz::attack::regression::DIR)) {
+        Ok(regs) => trials.extend(regs.into_iter().map(|r| {
+            Trial::test(format!("wire::{}", r.slug), move || {
+                wkfuzz::attack::replay::check(&r).map_err(|why| {
+                    Failed::from(format!(
+                        "{} ({}): {why}\nreproduce: {}",
+                        r.meta.title,
+                        r.bin.display(),
+                        wkfuzz::attack::replay::replay_command(&r)
+                    ))
+                })
+            })
+        })),
+        Err(e) => trials.push(Trial::test("wire::load", move || Err(Failed::from(e)))),
+    }
     libtest_mimic::run(&args, trials).exit();
 }

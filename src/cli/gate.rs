@@ -11,7 +11,8 @@ use wkfuzz::triage::report;
 
 #[derive(Debug, Args)]
 pub(crate) struct Gate {
-    /// Targets to replay (default: all).
+    /// Targets to replay (default: all, and `wire`: the wire regressions, replayed
+    /// against an in-process reference server over sockets).
     #[arg(long = "target", value_name = "T")]
     targets: Vec<String>,
     /// Corpus root.
@@ -49,6 +50,7 @@ impl Gate {
             config.targets = self
                 .targets
                 .iter()
+                .filter(|n| *n != "wire")
                 .map(|n| {
                     Target::from_name(n).ok_or_else(|| anyhow::anyhow!("no target named {n:?}"))
                 })
@@ -59,6 +61,7 @@ impl Gate {
         if let Some(j) = self.jobs {
             config.jobs = j.max(1);
         }
+        let started = std::time::Instant::now();
         let tty = std::io::stderr().is_terminal();
         let progress = move |done: usize, total: usize| {
             if tty && (done % 8 == 0 || done == total) {
@@ -75,7 +78,12 @@ impl Gate {
                 let _ = std::io::stderr().flush();
             }
         };
-        let report = run_gate(&config, &progress)?;
+        let mut report = run_gate(&config, &progress)?;
+        if self.targets.is_empty() || self.targets.iter().any(|t| t == "wire") {
+            report.wire =
+                wkfuzz::attack::replay::gate(&config.regressions).map_err(anyhow::Error::msg)?;
+            report.elapsed = started.elapsed();
+        }
         print!("{}", report::table(&report));
         if let Some(p) = &self.junit {
             std::fs::write(p, report::junit(&report))?;

@@ -1,6 +1,7 @@
 //! Command-line interface: one enum of subcommands, one options file per subcommand; the
 //! work itself lives in the library.
 
+mod attack;
 mod corpus;
 mod coverage;
 #[cfg(feature = "planted-bugs")]
@@ -37,6 +38,11 @@ enum Command {
     /// each target; writes an HTML report, lcov, a per-module table and the unreached
     /// peer-input code. `--min-coverage` fails the run below a threshold.
     Coverage(coverage::Coverage),
+    /// Attack a live server over the wire (tcp/tls/ws/wss URLs) with the corpus, fresh and
+    /// mutated cases, IM scripts and witness clients; find what kills, hangs or crashes it,
+    /// minimize the culprit and keep it as a wire regression. Exit 0 no finding, 1
+    /// findings, 2 usage or start-up error.
+    Attack(Box<attack::Attack>),
     /// Run the reference WuKongIM server (wkproto over TCP, TLS, WebSocket and WSS).
     Serve(Box<serve::Serve>),
     /// Replay the corpus and every regression through their targets (twice, with time and
@@ -77,6 +83,7 @@ pub(crate) fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve(s) => (*s).run(),
+        Command::Attack(a) => (*a).run(),
         Command::Fuzz(f) => f.run(),
         Command::SeedCorpus(c) => c.run(),
         Command::Targets(t) => t.run(),

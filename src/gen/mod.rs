@@ -41,6 +41,7 @@ mod pick;
 pub mod records;
 pub mod script;
 pub(crate) mod script_bytes;
+pub mod session_frames;
 pub mod strategy;
 #[cfg(test)]
 mod testutil;

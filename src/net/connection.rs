@@ -50,6 +50,8 @@ pub(super) async fn run_connection(
             if crate::planted::enabled(crate::planted::Bug::AmpL7) {
                 crate::planted::amp_l7_escalate(&message);
             }
+            #[cfg(feature = "planted-bugs")]
+            crate::planted::abort_unless_recovered(&message);
             tracing::error!(conn = %id, %peer, %transport, panic = %message, "connection task panicked; closing only this connection");
             Summary::new(stats.stage(), format!("panic: {message}"))
         }

@@ -32,6 +32,7 @@ mod tls_files;
 mod tls_server;
 pub mod ws;
 
+pub(crate) use outcome::hexdump;
 pub use outcome::Outcome;
 
 /// Which tools run a target without being asked for it by name.

@@ -128,6 +128,16 @@ pub fn describe(data: &[u8]) -> String {
     }
 }
 
+/// The bytes the client writes for `data` (the upgrade request, then its frames): what
+/// `wkfuzz attack` sends to a WebSocket server. Empty for empty input.
+pub fn client_stream(data: &[u8]) -> Vec<u8> {
+    match parse(data) {
+        Some((_, Input::Raw(stream))) => stream,
+        Some((_, Input::Script(script))) => script.encode(&wk_stream(&script.wk).0),
+        None => Vec::new(),
+    }
+}
+
 /// The client stream as a person reads it: the request, then one line per frame.
 fn dissect(stream: &[u8]) -> String {
     use std::fmt::Write as _;

@@ -78,12 +78,31 @@ pub struct GateReport {
     pub elapsed: Duration,
     /// Whether memory was measured.
     pub memory_checked: bool,
+    /// The wire regressions replayed against a live reference server (filled by the
+    /// caller: `wkfuzz::attack::replay::gate`).
+    pub wire: Vec<WireResult>,
+}
+
+/// One wire regression replayed against the reference server over sockets.
+#[derive(Clone, Debug)]
+pub struct WireResult {
+    /// Its `.bin`.
+    pub path: PathBuf,
+    /// Its slug.
+    pub slug: String,
+    /// `None` when the server survived both replays, else why not.
+    pub failure: Option<String>,
+    /// Wall time of both replays.
+    pub elapsed: Duration,
+    /// The command that replays it against a running `wkfuzz serve`.
+    pub replay: String,
 }
 
 impl GateReport {
     /// Whether every input passed.
     pub fn passed(&self) -> bool {
         self.results.iter().all(|r| r.failure.is_none())
+            && self.wire.iter().all(|w| w.failure.is_none())
     }
 
     /// The failed inputs.
@@ -245,6 +264,7 @@ pub fn run_gate(
         results: results.into_iter().map(|(_, r)| r).collect(),
         elapsed: start.elapsed(),
         memory_checked: alloc::is_installed(),
+        wire: Vec::new(),
     })
 }
 

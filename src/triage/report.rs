@@ -64,8 +64,26 @@ pub fn table(report: &GateReport) -> String {
             r.target, r.inputs, r.passed, r.failed, r.slowest_ms, r.time_ms
         );
     }
-    let total: usize = rows.iter().map(|r| r.inputs).sum();
-    let failed: usize = rows.iter().map(|r| r.failed).sum();
+    if !report.wire.is_empty() {
+        let failed = report.wire.iter().filter(|w| w.failure.is_some()).count();
+        let _ = writeln!(
+            out,
+            "{:<10} {:>7} {:>7} {:>7} {:>9.1}ms {:>8.1}ms",
+            "wire",
+            report.wire.len(),
+            report.wire.len() - failed,
+            failed,
+            report
+                .wire
+                .iter()
+                .map(|w| ms(w.elapsed))
+                .fold(0.0, f64::max),
+            report.wire.iter().map(|w| ms(w.elapsed)).sum::<f64>()
+        );
+    }
+    let total: usize = rows.iter().map(|r| r.inputs).sum::<usize>() + report.wire.len();
+    let failed: usize = rows.iter().map(|r| r.failed).sum::<usize>()
+        + report.wire.iter().filter(|w| w.failure.is_some()).count();
     let secs = report.elapsed.as_secs_f64();
     let _ = writeln!(
         out,
@@ -90,6 +108,16 @@ pub fn table(report: &GateReport) -> String {
         let _ = writeln!(out, "\nFAIL {} {what}: {}", f.target, f.path.display());
         let _ = writeln!(out, "  {}", f.failure.as_deref().unwrap_or(""));
         let _ = writeln!(out, "  reproduce: {}", repro_command(&f.path));
+    }
+    for w in report.wire.iter().filter(|w| w.failure.is_some()) {
+        let _ = writeln!(
+            out,
+            "\nFAIL wire regression {}: {}",
+            w.slug,
+            w.path.display()
+        );
+        let _ = writeln!(out, "  {}", w.failure.as_deref().unwrap_or(""));
+        let _ = writeln!(out, "  reproduce: {}", w.replay);
     }
     let _ = writeln!(
         out,
@@ -118,11 +146,12 @@ fn xml_escape(s: &str) -> String {
 pub fn junit(report: &GateReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let rows = rows(report);
-    let failures: usize = rows.iter().map(|r| r.failed).sum();
+    let wire_failed = report.wire.iter().filter(|w| w.failure.is_some()).count();
+    let failures: usize = rows.iter().map(|r| r.failed).sum::<usize>() + wire_failed;
     let _ = writeln!(
         out,
         "<testsuites name=\"wkfuzz gate\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
-        report.results.len(),
+        report.results.len() + report.wire.len(),
         report.elapsed.as_secs_f64()
     );
     for row in rows {
@@ -166,6 +195,36 @@ pub fn junit(report: &GateReport) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
+    if !report.wire.is_empty() {
+        let _ =
+            writeln!(
+            out,
+            "  <testsuite name=\"wire\" tests=\"{}\" failures=\"{wire_failed}\" time=\"{:.3}\">",
+            report.wire.len(),
+            report.wire.iter().map(|w| w.elapsed.as_secs_f64()).sum::<f64>()
+        );
+        for w in &report.wire {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"wire\" name=\"{}\" file=\"{}\" time=\"{:.3}\"",
+                xml_escape(&w.slug),
+                xml_escape(&w.path.display().to_string()),
+                w.elapsed.as_secs_f64()
+            );
+            match &w.failure {
+                None => out.push_str("/>\n"),
+                Some(f) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                        xml_escape(f),
+                        xml_escape(&format!("{f}\nreproduce: {}", w.replay))
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
     out.push_str("</testsuites>\n");
     out
 }
@@ -184,9 +243,22 @@ pub fn json(report: &GateReport) -> String {
             })
         })
         .collect();
+    let wire: Vec<serde_json::Value> = report
+        .wire
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "slug": w.slug,
+                "path": w.path.display().to_string(),
+                "failure": w.failure,
+                "elapsed_s": w.elapsed.as_secs_f64(),
+            })
+        })
+        .collect();
     let value = serde_json::json!({
         "passed": report.passed(),
         "inputs": report.results.len(),
+        "wire": wire,
         "elapsed_s": report.elapsed.as_secs_f64(),
         "memory_checked": report.memory_checked,
         "targets": rows(report),

@@ -21,7 +21,6 @@
 //! - every closed connection reports exactly one close event, every open one none; no
 //!   session buffers more than one frame plus one read.
 
-mod frames;
 mod ledger;
 pub(crate) mod seeds;
 mod world;

@@ -2,7 +2,6 @@
 //! ([`ClientLink`]), each talking to the server's connection engine ([`ServerConn`]), one
 //! hub, a virtual clock. Every oracle of the target is checked here as bytes arrive.
 
-use super::frames::{self, ConnectNames, SendSpec, Text};
 use super::ledger::{Accepted, Expected, Ledger};
 use crate::client::Client;
 use crate::clock::Time;
@@ -10,6 +9,7 @@ use crate::gen::names::Name;
 use crate::gen::script::{
     Action, Body, ClientSpec, CloseHow, Damage, Dest, KeyChoice, Script, Sni, SIZES,
 };
+use crate::gen::session_frames::{self as frames, ConnectNames, SendSpec, Text};
 use crate::hub::{Hub, HubConfig};
 use crate::proto::{
     split_frame, ChannelType, Frame, Packet, ReasonCode, Recv, Sendack, Suback, DEFAULT_MAX_FRAME,

@@ -1,5 +1,6 @@
-//! The frames a scripted client sends, built by the real codec and client, with the
-//! malformed fields the script asks for. A string field the codec cannot carry (invalid
+//! The frames a `session` script's client sends (see [`super::script`]), built by the real
+//! codec and client, with the malformed fields the script asks for. The `session` fuzz
+//! target and `wkfuzz attack`'s live script player both build their frames here. A string field the codec cannot carry (invalid
 //! UTF-8, or longer than its 32,767-byte limit) is encoded as a placeholder and patched into
 //! the encoded frame afterwards, lengths fixed up, so the server sees exactly those bytes.
 
@@ -29,7 +30,7 @@ const CLIENT_TIME_MS: i64 = 1_700_000_000_000;
 
 /// A string field's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Text {
+pub enum Text {
     /// What the codec writes as is.
     Str(String),
     /// Bytes it cannot write (patched in).
@@ -37,7 +38,8 @@ pub(super) enum Text {
 }
 
 impl Text {
-    pub(super) fn new(bytes: Vec<u8>) -> Text {
+    /// The field for `bytes`: a string when the codec can carry them.
+    pub fn new(bytes: Vec<u8>) -> Text {
         match as_wire_string(&bytes) {
             Some(_) => Text::Str(String::from_utf8(bytes).unwrap_or_default()),
             None => Text::Raw(bytes),
@@ -45,7 +47,7 @@ impl Text {
     }
 
     /// The string, if the server can decode it.
-    pub(super) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match self {
             Text::Str(s) => Some(s),
             Text::Raw(_) => None,
@@ -113,19 +115,17 @@ impl Patcher {
 
 /// The names a CONNECT carries.
 #[derive(Debug)]
-pub(super) struct ConnectNames<'a> {
-    pub(super) uid: &'a Text,
-    pub(super) token: &'a Text,
-    pub(super) device_id: &'a Text,
+pub struct ConnectNames<'a> {
+    /// The uid.
+    pub uid: &'a Text,
+    /// The token.
+    pub token: &'a Text,
+    /// The device id.
+    pub device_id: &'a Text,
 }
 
 /// CONNECT with the client's key changed as `key` says.
-pub(super) fn connect(
-    wk: &Client,
-    names: &ConnectNames<'_>,
-    device: u8,
-    key: &KeyChoice,
-) -> Vec<u8> {
+pub fn connect(wk: &Client, names: &ConnectNames<'_>, device: u8, key: &KeyChoice) -> Vec<u8> {
     let mut p = Patcher::default();
     let uid = p.field(names.uid);
     let token = p.field(names.token);
@@ -167,31 +167,35 @@ fn client_key(key: &KeyChoice, real: &str) -> String {
 
 /// A SEND as built, and what its recipients must read.
 #[derive(Debug)]
-pub(super) struct BuiltSend {
+pub struct BuiltSend {
     /// The wire bytes.
-    pub(super) bytes: Vec<u8>,
+    pub bytes: Vec<u8>,
     /// Its ClientSeq.
-    pub(super) seq: u32,
+    pub seq: u32,
     /// What a recipient's client must get from the RECV (`None`: unknown, the damage may or
     /// may not be caught).
-    pub(super) content: Option<Vec<u8>>,
+    pub content: Option<Vec<u8>>,
 }
 
 /// The parts of a SEND the script chooses.
 #[derive(Debug)]
-pub(super) struct SendSpec<'a> {
-    pub(super) channel: &'a Text,
-    pub(super) ty: ChannelType,
-    pub(super) plain: &'a [u8],
-    pub(super) damage: Damage,
+pub struct SendSpec<'a> {
+    /// Channel id.
+    pub channel: &'a Text,
+    /// Channel type.
+    pub ty: ChannelType,
+    /// Plaintext.
+    pub plain: &'a [u8],
+    /// Damage to apply.
+    pub damage: Damage,
     /// client_msg_no, or `None` for the client's own (`m<seq>`).
-    pub(super) msg_no: Option<&'a Text>,
+    pub msg_no: Option<&'a Text>,
     /// Setting bits added (stream and topic bring their fields along).
-    pub(super) setting: u8,
+    pub setting: u8,
 }
 
 /// A SEND from a logged-in client; `None` if it is not logged in.
-pub(super) fn send(wk: &mut Client, spec: &SendSpec<'_>) -> Option<BuiltSend> {
+pub fn send(wk: &mut Client, spec: &SendSpec<'_>) -> Option<BuiltSend> {
     let mut p = Patcher::default();
     let channel = p.field(spec.channel);
     let (mut frame, seq) = wk.send(&channel, spec.ty, spec.plain).ok()?;
@@ -277,7 +281,7 @@ fn damage_send(
 }
 
 /// SUB for `channel` with `action` and channel type `ty`.
-pub(super) fn sub(wk: &Client, channel: &Text, sub_no: &Text, ty: u8, action: u8) -> Vec<u8> {
+pub fn sub(wk: &Client, channel: &Text, sub_no: &Text, ty: u8, action: u8) -> Vec<u8> {
     let mut p = Patcher::default();
     let frame = Frame::new(Packet::Sub(Sub {
         setting: Setting::default(),
@@ -291,7 +295,7 @@ pub(super) fn sub(wk: &Client, channel: &Text, sub_no: &Text, ty: u8, action: u8
 }
 
 /// RECVACK of `id` and `seq`.
-pub(super) fn recvack(wk: &Client, message_id: i64, message_seq: u64) -> Vec<u8> {
+pub fn recvack(wk: &Client, message_id: i64, message_seq: u64) -> Vec<u8> {
     wk.encode(&Frame::new(Packet::Recvack(Recvack {
         message_id,
         message_seq,
@@ -300,7 +304,7 @@ pub(super) fn recvack(wk: &Client, message_id: i64, message_seq: u64) -> Vec<u8>
 
 /// A well-formed packet of type `kind` (1..=12; 0 and 13..=15 are unknown types, sent as
 /// a bare header with a one-byte body), whatever the connection's state.
-pub(super) fn packet(wk: &Client, kind: u8) -> Vec<u8> {
+pub fn packet(wk: &Client, kind: u8) -> Vec<u8> {
     let packet = match kind {
         1 => return wk.encode(&wk.connect("u0", "token", crate::proto::DeviceFlag::APP, 0)),
         2 => Packet::Connack(Connack::default()),
