@@ -28,6 +28,11 @@
 //! | BUF-L5 | `session` `Session::process_frames` | declared length over the frame limit | `frame` (oracle: buffer capacity bounded) |
 //! | AMP-L7 | `session::established` (client EVENT panics) + `net::connection` supervisor (aborts) | a client EVENT after CONNECT | `net` (process abort) |
 //!
+//! The second set ([`Bug::SECOND`], code in [`deep`]) are deeper: each needs at least three
+//! client steps or goes wrong on a server-to-client path, and none is triggered by the
+//! committed corpus (`ci/eval.sh --check` runs the gate with each one on). Its table is in
+//! [`deep`].
+//!
 //! Separately from the bugs, [`no_recover`] (`WKFUZZ_NO_RECOVER=1`, or [`set_no_recover`])
 //! makes any connection's panic abort the whole process, as a server with no recover does
 //! (a Go server without `recover()`, a Rust server without per-task isolation), so an
@@ -40,6 +45,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
+
+pub mod deep;
 
 /// A planted bug, by its id in `bug-classes.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,11 +72,30 @@ pub enum Bug {
     /// A client-sent EVENT panics in the session, and the connection supervisor re-raises
     /// the panic (aborts the process) instead of containing it.
     AmpL7,
+    /// Second set: a kick hands the kicked connection's in-flight list (trimmed from the
+    /// front on every RECVACK) to the newer connection, so an acknowledged message is
+    /// delivered again.
+    KickAck,
+    /// Second set: over WSS, a RECV longer than one TLS record is sent as record-sized
+    /// WebSocket fragments that all carry the binary opcode (continuations mis-framed).
+    WssBig,
+    /// Second set: group membership is kept per (uid, device), so a user who joined from
+    /// two devices is a recipient twice and gets each group message twice.
+    Sub2Dev,
+    /// Second set: the delivery log shortens a group id over 128 bytes by byte slicing, which
+    /// panics when byte 128 falls inside a multi-byte character.
+    NameCut,
+    /// Second set: a RECVACK for an id not in the acker's queue removes the message from
+    /// whichever queue holds it, so another user loses an undelivered message.
+    AckOther,
+    /// Second set: a login skips the offline backlog when another connection of the same
+    /// uid is online, so the new device never gets what is waiting.
+    Login2Dev,
 }
 
 impl Bug {
-    /// Every bug, in the order of `bug-classes.md`.
-    pub const ALL: [Bug; 9] = [
+    /// Every bug: the first set in the order of `bug-classes.md`, then the second set.
+    pub const ALL: [Bug; COUNT] = [
         Bug::Tls127,
         Bug::Str26,
         Bug::Trunc,
@@ -79,7 +105,32 @@ impl Bug {
         Bug::PadL2,
         Bug::BufL5,
         Bug::AmpL7,
+        Bug::KickAck,
+        Bug::WssBig,
+        Bug::Sub2Dev,
+        Bug::NameCut,
+        Bug::AckOther,
+        Bug::Login2Dev,
     ];
+
+    /// The second set: deeper bugs (three or more steps, or a server-to-client path).
+    pub const SECOND: [Bug; 6] = [
+        Bug::KickAck,
+        Bug::WssBig,
+        Bug::Sub2Dev,
+        Bug::NameCut,
+        Bug::AckOther,
+        Bug::Login2Dev,
+    ];
+
+    /// Which set the bug belongs to: 1 (WuKongIM's crash classes) or 2 (deeper bugs).
+    pub fn set(self) -> u8 {
+        if Bug::SECOND.contains(&self) {
+            2
+        } else {
+            1
+        }
+    }
 
     /// The id used in `WKFUZZ_PLANT`, the canary lines and the reports.
     pub fn id(self) -> &'static str {
@@ -93,6 +144,12 @@ impl Bug {
             Bug::PadL2 => "PAD-L2",
             Bug::BufL5 => "BUF-L5",
             Bug::AmpL7 => "AMP-L7",
+            Bug::KickAck => "KICK-ACK",
+            Bug::WssBig => "WSS-BIG",
+            Bug::Sub2Dev => "SUB-2DEV",
+            Bug::NameCut => "NAME-CUT",
+            Bug::AckOther => "ACK-OTHER",
+            Bug::Login2Dev => "LOGIN-2DEV",
         }
     }
 
@@ -117,12 +174,15 @@ impl std::fmt::Display for Bug {
 /// The prefix of every canary line on stderr.
 pub const CANARY_PREFIX: &str = "WKFUZZ-PLANTED";
 
+/// How many bugs there are (both sets).
+const COUNT: usize = 15;
+
 /// Which bugs are on: `None` until first read from the environment.
-static PLAN: RwLock<Option<[bool; 9]>> = RwLock::new(None);
-static REACHED: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
-static TRIGGERED: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
-static REACHED_SAID: [AtomicBool; 9] = [const { AtomicBool::new(false) }; 9];
-static TRIGGERED_SAID: [AtomicBool; 9] = [const { AtomicBool::new(false) }; 9];
+static PLAN: RwLock<Option<[bool; COUNT]>> = RwLock::new(None);
+static REACHED: [AtomicU64; COUNT] = [const { AtomicU64::new(0) }; COUNT];
+static TRIGGERED: [AtomicU64; COUNT] = [const { AtomicU64::new(0) }; COUNT];
+static REACHED_SAID: [AtomicBool; COUNT] = [const { AtomicBool::new(false) }; COUNT];
+static TRIGGERED_SAID: [AtomicBool; COUNT] = [const { AtomicBool::new(false) }; COUNT];
 
 /// Parses a `WKFUZZ_PLANT` value: ids separated by commas, or `all`.
 ///
@@ -139,8 +199,8 @@ pub fn parse_plan(spec: &str) -> Result<Vec<Bug>, String> {
     Ok(bugs)
 }
 
-fn plan_from_env() -> [bool; 9] {
-    let mut on = [false; 9];
+fn plan_from_env() -> [bool; COUNT] {
+    let mut on = [false; COUNT];
     let spec = std::env::var("WKFUZZ_PLANT").unwrap_or_default();
     match parse_plan(&spec) {
         Ok(bugs) => bugs.into_iter().for_each(|b| on[b.index()] = true),
@@ -161,7 +221,7 @@ pub fn enabled(bug: Bug) -> bool {
 
 /// Switches exactly `bugs` on for this process, overriding `WKFUZZ_PLANT`.
 pub fn set_plan(bugs: &[Bug]) {
-    let mut on = [false; 9];
+    let mut on = [false; COUNT];
     bugs.iter().for_each(|b| on[b.index()] = true);
     *PLAN.write().unwrap_or_else(|p| p.into_inner()) = Some(on);
 }
@@ -212,7 +272,7 @@ pub fn snapshot() -> Vec<Canary> {
 
 /// Zeroes every counter (between in-process runs).
 pub fn reset_counters() {
-    for i in 0..9 {
+    for i in 0..COUNT {
         REACHED[i].store(0, Ordering::Relaxed);
         TRIGGERED[i].store(0, Ordering::Relaxed);
     }
@@ -431,7 +491,8 @@ mod tests {
 
     #[test]
     fn plans_parse() {
-        assert_eq!(parse_plan("all").unwrap().len(), 9);
+        assert_eq!(parse_plan("all").unwrap().len(), Bug::ALL.len());
+        assert_eq!(parse_plan("kick-ack").unwrap(), vec![Bug::KickAck]);
         assert_eq!(
             parse_plan("tls-127, PAD-L2").unwrap(),
             vec![Bug::Tls127, Bug::PadL2]
@@ -440,6 +501,8 @@ mod tests {
         assert_eq!(parse_plan("").unwrap(), vec![]);
         for bug in Bug::ALL {
             assert_eq!(Bug::from_id(bug.id()), Some(bug));
+            assert_eq!(bug.set() == 2, Bug::SECOND.contains(&bug));
         }
+        assert_eq!(Bug::ALL.iter().filter(|b| b.set() == 1).count(), 9);
     }
 }

@@ -12,6 +12,8 @@ mod error;
 mod groups;
 mod message;
 mod pending;
+#[cfg(feature = "planted-bugs")]
+mod planted;
 
 pub use config::HubConfig;
 pub use error::{AuthError, SendError, SubError};
@@ -104,6 +106,9 @@ pub struct Hub {
     pending: PendingQueues,
     /// Connections whose outbox gained something since the last `take_woken`.
     woken: BTreeSet<ConnId>,
+    /// What the second planted-bug set remembers.
+    #[cfg(feature = "planted-bugs")]
+    planted: planted::State,
 }
 
 impl Hub {
@@ -124,6 +129,8 @@ impl Hub {
             pending: PendingQueues::new(config.max_pending_per_user, config.max_pending_bytes),
             groups,
             woken: BTreeSet::new(),
+            #[cfg(feature = "planted-bugs")]
+            planted: planted::State::default(),
             config,
         }
     }
@@ -191,6 +198,8 @@ impl Hub {
         }
         self.online.entry(uid.to_owned()).or_default().insert(conn);
         let backlog: Vec<Arc<Message>> = self.pending.iter(uid).cloned().collect();
+        #[cfg(feature = "planted-bugs")]
+        let backlog = self.planted_login(conn, uid, kicked, backlog);
         for msg in backlog {
             self.enqueue(conn, Outgoing::Deliver(msg));
         }
@@ -229,6 +238,8 @@ impl Hub {
                     return Err(SendError::NotAMember);
                 }
                 let others = members.iter().filter(|m| **m != from).cloned().collect();
+                #[cfg(feature = "planted-bugs")]
+                let others = self.planted_recipients(&req.channel_id, others);
                 (ChannelKey::Group(req.channel_id.clone()), others)
             }
             other => return Err(SendError::UnsupportedChannelType(other)),
@@ -284,6 +295,9 @@ impl Hub {
     /// Returns whether it was pending.
     pub fn recvack(&mut self, conn: ConnId, message_id: i64) -> bool {
         match self.uid_of(conn).map(str::to_owned) {
+            #[cfg(feature = "planted-bugs")]
+            Some(uid) => self.planted_recvack(conn, &uid, message_id),
+            #[cfg(not(feature = "planted-bugs"))]
             Some(uid) => self.pending.ack(&uid, message_id),
             None => false,
         }
@@ -309,16 +323,24 @@ impl Hub {
         if channel_id.is_empty() {
             return Err(SubError::EmptyChannelId);
         }
-        match action {
+        let reason = match action {
             0 => self.groups.join(channel_id, &uid),
             1 => self.groups.leave(channel_id, &uid),
             other => Err(SubError::UnknownAction(other)),
-        }
+        };
+        #[cfg(feature = "planted-bugs")]
+        self.planted_subscribed(conn, channel_id, action, reason.is_ok());
+        reason
     }
 
     /// Takes the next thing to write to `conn`.
     pub fn poll_outgoing(&mut self, conn: ConnId) -> Option<Outgoing> {
-        self.conns.get_mut(&conn).and_then(|c| c.outbox.pop_front())
+        let item = self.conns.get_mut(&conn).and_then(|c| c.outbox.pop_front());
+        #[cfg(feature = "planted-bugs")]
+        if let Some(item) = &item {
+            self.planted_delivered(conn, item);
+        }
+        item
     }
 
     /// Whether `conn`'s outbox overflowed (it must close as a slow reader).
@@ -328,6 +350,8 @@ impl Hub {
 
     /// Forgets `conn`. What it was sent but did not acknowledge stays pending for its uid.
     pub fn close(&mut self, conn: ConnId) {
+        #[cfg(feature = "planted-bugs")]
+        self.planted_closed(conn);
         self.go_offline(conn);
         self.conns.remove(&conn);
         self.woken.remove(&conn);

@@ -87,6 +87,16 @@ impl PendingQueues {
         self.by_uid.get(uid).into_iter().flatten()
     }
 
+    /// The first uid (in uid order) whose queue holds `message_id` (the planted ACK-OTHER
+    /// bug's lookup).
+    #[cfg(feature = "planted-bugs")]
+    pub(super) fn holder_of(&self, message_id: i64) -> Option<&str> {
+        self.by_uid
+            .iter()
+            .find(|(_, q)| q.iter().any(|m| m.message_id == message_id))
+            .map(|(uid, _)| uid.as_str())
+    }
+
     /// How many messages wait for `uid`.
     pub(super) fn len(&self, uid: &str) -> usize {
         self.by_uid.get(uid).map_or(0, VecDeque::len)

@@ -67,6 +67,9 @@ impl WsConfig {
 struct Open {
     ctx: WebSocketContext,
     pipe: Pipe,
+    /// The planted WSS-BIG bug is on and the inner stream is TLS.
+    #[cfg(feature = "planted-bugs")]
+    wss_big: bool,
 }
 
 impl Open {
@@ -81,6 +84,8 @@ impl Open {
                 input: first_bytes,
                 ..Pipe::default()
             },
+            #[cfg(feature = "planted-bugs")]
+            wss_big: false,
         }
     }
 
@@ -133,6 +138,17 @@ impl Open {
                 rest.get(..len).unwrap_or_default(),
                 rest.get(len..).unwrap_or_default(),
             );
+            #[cfg(feature = "planted-bugs")]
+            if let Some(raw) = self
+                .wss_big
+                .then(|| crate::planted::deep::wss_big_frames(frame))
+                .flatten()
+            {
+                let _ = self.ctx.flush(&mut self.pipe);
+                self.pipe.output.extend_from_slice(&raw);
+                rest = tail;
+                continue;
+            }
             let message = Message::Binary(Bytes::copy_from_slice(frame));
             if self.ctx.write(&mut self.pipe, message).is_err() {
                 // Closed (we or the peer sent a close frame): nothing more may be sent.
@@ -304,6 +320,11 @@ impl WsLayer {
     pub fn write_plain(&mut self, plain: &[u8], wire_out: &mut Vec<u8>) {
         let mut out = Vec::new();
         if let State::Open(open) = &mut self.state {
+            #[cfg(feature = "planted-bugs")]
+            {
+                open.wss_big = matches!(self.inner, Stream::Tls(_))
+                    && crate::planted::enabled(crate::planted::Bug::WssBig);
+            }
             open.write_frames(plain, &mut out);
         }
         self.inner.write_plain(&out, wire_out);
