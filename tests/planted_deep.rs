@@ -130,7 +130,11 @@ fn ack_other_drops_another_users_waiting_message() {
         let bob = sim.login("bob", DeviceFlag::APP, 4);
         let ack = sim.send_text(bob, "alice", ChannelType::PERSON, "for alice");
         let got = sim.recvs(alice);
-        // Bob acknowledges the id of the message he sent to alice.
+        // Bob acknowledges the message he sent to alice: first with a wrong sequence (not
+        // found even by the bug's lookup), then with its id and sequence.
+        let mut wrong = got[0].clone();
+        wrong.message_seq += 1;
+        sim.send_frame(bob, &Client::recvack(&wrong));
         sim.send_frame(bob, &Client::recvack(&got[0]));
         let again = sim.login("alice", DeviceFlag::APP, 4);
         (

@@ -295,9 +295,6 @@ impl Hub {
     /// Returns whether it was pending.
     pub fn recvack(&mut self, conn: ConnId, message_id: i64) -> bool {
         match self.uid_of(conn).map(str::to_owned) {
-            #[cfg(feature = "planted-bugs")]
-            Some(uid) => self.planted_recvack(conn, &uid, message_id),
-            #[cfg(not(feature = "planted-bugs"))]
             Some(uid) => self.pending.ack(&uid, message_id),
             None => false,
         }

@@ -87,13 +87,16 @@ impl PendingQueues {
         self.by_uid.get(uid).into_iter().flatten()
     }
 
-    /// The first uid (in uid order) whose queue holds `message_id` (the planted ACK-OTHER
-    /// bug's lookup).
+    /// The first uid (in uid order) whose queue holds the message `message_id` with
+    /// sequence `message_seq` (the planted ACK-OTHER bug's lookup).
     #[cfg(feature = "planted-bugs")]
-    pub(super) fn holder_of(&self, message_id: i64) -> Option<&str> {
+    pub(super) fn holder_of(&self, message_id: i64, message_seq: u64) -> Option<&str> {
         self.by_uid
             .iter()
-            .find(|(_, q)| q.iter().any(|m| m.message_id == message_id))
+            .find(|(_, q)| {
+                q.iter()
+                    .any(|m| m.message_id == message_id && m.message_seq == message_seq)
+            })
             .map(|(uid, _)| uid.as_str())
     }
 

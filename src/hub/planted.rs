@@ -31,12 +31,17 @@ impl Hub {
         }
     }
 
-    /// RECVACK from `conn` (logged in as `uid`): ACK-OTHER picks the queue, KICK-ACK trims
-    /// the in-flight list. Returns whether the id was pending (in the queue acted on).
-    pub(super) fn planted_recvack(&mut self, conn: ConnId, uid: &str, message_id: i64) -> bool {
-        let mut queue = uid.to_owned();
-        if enabled(Bug::AckOther) && !self.pending.iter(uid).any(|m| m.message_id == message_id) {
-            if let Some(holder) = deep::ack_other(uid, self.pending.holder_of(message_id)) {
+    /// [`Hub::recvack`] as the session calls it with the feature: RECVACK `message_id`,
+    /// `message_seq` from `conn`. ACK-OTHER picks the queue, KICK-ACK trims the in-flight
+    /// list. Returns whether the id was pending (in the queue acted on).
+    pub fn recvack_planted(&mut self, conn: ConnId, message_id: i64, message_seq: u64) -> bool {
+        let Some(uid) = self.uid_of(conn).map(str::to_owned) else {
+            return false;
+        };
+        let mut queue = uid.clone();
+        if enabled(Bug::AckOther) && !self.pending.iter(&uid).any(|m| m.message_id == message_id) {
+            let holder = self.pending.holder_of(message_id, message_seq);
+            if let Some(holder) = deep::ack_other(&uid, holder) {
                 queue = holder.to_owned();
             }
         }

@@ -9,7 +9,7 @@
 //! | WSS-BIG | `transport::ws` `Open::write_frames` | a wkproto frame over 16 KiB to a WebSocket client over TLS | a WSS client is sent a message of about 12 KiB or more |
 //! | SUB-2DEV | `hub` `Hub::subscribe` (records the device), `Hub::send` (recipients) | a group send whose recipients include a user who joined from two devices | one user joins a group from two devices, another member sends to it |
 //! | NAME-CUT | `session::established` `Established::encode_recv` | a group id over 128 bytes whose byte 128 is inside a character, delivered to a member | two members of such a group, one sends to it |
-//! | ACK-OTHER | `hub` `Hub::recvack` | a RECVACK for an id waiting for another user and not for the acker | a message waits for one user, another acknowledges its id |
+//! | ACK-OTHER | `hub` `Hub::recvack` (the feature's `recvack_planted`) | a RECVACK whose id and sequence are a message waiting for another user, not for the acker | a message waits for one user, another acknowledges its id and sequence |
 //! | LOGIN-2DEV | `hub` `Hub::login` | a login with messages waiting while another connection of the uid is online | a message reaches one device, a second device logs in |
 //!
 //! What each does wrong is visible to a client: a message delivered twice or after its
@@ -119,9 +119,10 @@ pub fn name_cut_log(group_id: &str) {
     std::hint::black_box(shown);
 }
 
-/// ACK-OTHER, in `Hub::recvack` when the id is not in the acker's queue: message ids are
-/// global, so the ack is applied to whichever queue holds the id (`holder`) instead of
-/// being refused. Returns the queue to remove it from when that is another user's.
+/// ACK-OTHER, in `Hub::recvack` when the id is not in the acker's queue: the message is
+/// looked up by its id and sequence among every user's queue (both are on the RECVACK, and
+/// ids are global), and the ack is applied to whichever queue holds it (`holder`) instead
+/// of being refused. Returns the queue to remove it from when that is another user's.
 pub fn ack_other<'a>(acker: &str, holder: Option<&'a str>) -> Option<&'a str> {
     reached(Bug::AckOther);
     let holder = holder.filter(|h| *h != acker)?;

@@ -36,7 +36,11 @@ impl Established {
                 self.emit(Packet::Sendack(ack), out);
             }
             Packet::Recvack(ack) => {
-                if !hub.recvack(conn, ack.message_id) {
+                #[cfg(feature = "planted-bugs")]
+                let known = hub.recvack_planted(conn, ack.message_id, ack.message_seq);
+                #[cfg(not(feature = "planted-bugs"))]
+                let known = hub.recvack(conn, ack.message_id);
+                if !known {
                     tracing::debug!(%conn, message_id = ack.message_id, "RECVACK for no pending message");
                 }
             }
