@@ -6,7 +6,11 @@
 #   ci/eval.sh --full      600 s per run, 5 repetitions (hours: the documented long form)
 #   ci/eval.sh --check     the regression suite with each bug planted in turn: every bug
 #                          must make at least one regression fail, and with no bug planted
-#                          every regression must pass
+#                          every regression must pass; then the gate with each bug of the
+#                          second set planted: it must pass and no input may trigger the bug
+#   ci/eval.sh --set2      the second set: 5 trials per (bug, target) from an empty corpus,
+#                          600 CPU-seconds each, two at a time; eval/results-set2.csv, the
+#                          table in BENCHMARKS.md and the plot eval/survival-set2.svg
 #
 # Extra arguments go to `wkfuzz eval` (e.g. --bugs TLS-127 --budget 120 --reps 3).
 # Results: eval/results.csv (raw), the table in BENCHMARKS.md, crash inputs in eval/artifacts.
@@ -14,6 +18,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:---quick}"
 shift || true
+
+# The second set must not be caught by the stored inputs: with each bug on, the gate passes
+# and no corpus file or regression reaches the bug's TRIGGERED canary.
+check_second_set() {
+  cargo build --release --features planted-bugs --locked
+  local status=0
+  for bug in KICK-ACK WSS-BIG SUB-2DEV NAME-CUT ACK-OTHER LOGIN-2DEV; do
+    log="/tmp/eval-gate-$bug.log"
+    if WKFUZZ_PLANT="$bug" ./target/release/wkfuzz --log off gate >"$log" 2>&1; then
+      if grep -q "WKFUZZ-PLANTED TRIGGERED $bug" "$log"; then
+        echo "$bug: gate passes, but a stored input triggers it"; status=1
+      else
+        echo "$bug: gate passes, no stored input triggers it"
+      fi
+    else
+      echo "$bug: the gate FAILS with it planted (see $log)"; status=1
+    fi
+  done
+  return $status
+}
 
 check() {
   cargo build --features planted-bugs --test regressions --locked
@@ -41,12 +65,19 @@ check() {
 }
 
 case "$mode" in
-  --check) check ;;
+  --check) status=0; check || status=1; check_second_set || status=1; exit $status ;;
+  --set2)
+    command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+    cargo fuzz build -s none --features planted-bugs
+    cargo build --release --features planted-bugs --locked
+    ./target/release/wkfuzz --log off eval --set 2 --no-seeds --reps 5 --budget 600 \
+      --cpu-time --jobs 2 --csv eval/results-set2.csv --survival eval/survival-set2.svg "$@"
+    ;;
   --quick|--full)
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
     cargo fuzz build -s none --features planted-bugs
     cargo build --release --features planted-bugs --locked
     ./target/release/wkfuzz --log off eval "$mode" "$@"
     ;;
-  *) echo "usage: ci/eval.sh [--quick|--full|--check] [wkfuzz eval args...]" >&2; exit 2 ;;
+  *) echo "usage: ci/eval.sh [--quick|--full|--check|--set2] [wkfuzz eval args...]" >&2; exit 2 ;;
 esac

@@ -14,20 +14,28 @@
 //! BENCHMARKS.md between markers ([`with_section`]); each crash input is kept under
 //! `eval/artifacts/`.
 //!
+//! The second set (`--set 2`, [`SECOND_SET`]) is run from an empty corpus, several trials
+//! at a time (`--jobs`), with budgets and times counted in the fuzzer's CPU seconds
+//! (`--cpu-time`, so a shared machine shortens no trial), and reported per pair as the
+//! fraction of trials that detected the bug and the median time-to-detect, with a survival
+//! plot ([`survival`]).
+//!
 //! Layout: `plan.rs` (which targets face which bug), `canary.rs` (reading stderr and the
-//! replay), `report.rs` (CSV, summary, BENCHMARKS section) are pure and compiled in every
-//! build, so their tests run with the default features; `runner.rs` (feature
-//! `planted-bugs` only) starts the processes.
+//! replay), `report.rs` (CSV, summary, BENCHMARKS section), `survival.rs` (detection
+//! fractions, medians, the plot) are pure and compiled in every build, so their tests run
+//! with the default features; `runner.rs` (feature `planted-bugs` only) starts the
+//! processes.
 
 mod canary;
 mod plan;
 mod report;
 #[cfg(feature = "planted-bugs")]
 mod runner;
+pub mod survival;
 
 pub use canary::{replay_verdict, Timeline};
-pub use plan::{kind, select, BASELINES, PLAN};
-pub use report::{csv, progress_line, summary, with_section, write_section};
+pub use plan::{kind, select, select_set, set_of, BASELINES, PLAN, SECOND_SET};
+pub use report::{csv, progress_line, summary, with_marked_section, with_section, write_section};
 #[cfg(feature = "planted-bugs")]
 pub use runner::{run_campaign, write_csv, EvalConfig};
 

@@ -15,7 +15,37 @@ pub const PLAN: &[(&str, &[&str])] = &[
     ("PAD-L2", &["crypto", "session", "frame"]),
     ("BUF-L5", &["session", "frame"]),
     ("AMP-L7", &["net", "frame"]),
+    // The second set (`wkfuzz::planted::deep`): `session` is the one target with several
+    // clients (kicks, devices, groups) on every transport; the baselines are single-client
+    // targets that reach the bug's code: `frame` can trigger ACK-OTHER but has no delivery
+    // oracle, and `ws` has one client, which never receives a large message.
+    ("KICK-ACK", &["session"]),
+    ("WSS-BIG", &["session", "ws"]),
+    ("SUB-2DEV", &["session"]),
+    ("NAME-CUT", &["session"]),
+    ("ACK-OTHER", &["session", "frame"]),
+    ("LOGIN-2DEV", &["session"]),
 ];
+
+/// The ids of the second set: deeper bugs (three steps or more, or a server-to-client
+/// path), evaluated from an empty corpus (`wkfuzz eval --set 2`).
+pub const SECOND_SET: &[&str] = &[
+    "KICK-ACK",
+    "WSS-BIG",
+    "SUB-2DEV",
+    "NAME-CUT",
+    "ACK-OTHER",
+    "LOGIN-2DEV",
+];
+
+/// The set a bug id belongs to: 2 for [`SECOND_SET`], else 1.
+pub fn set_of(bug: &str) -> u8 {
+    if SECOND_SET.iter().any(|b| b.eq_ignore_ascii_case(bug)) {
+        2
+    } else {
+        1
+    }
+}
 
 /// The byte-level baselines.
 pub const BASELINES: &[&str] = &["records", "frame"];
@@ -31,8 +61,8 @@ pub fn kind(target: &str) -> &'static str {
     }
 }
 
-/// The (bug, target) pairs of the plan, limited to `bugs` and `targets` when they are not
-/// empty (bug ids are case-insensitive), in plan order.
+/// The (bug, target) pairs of the first set, or of the bugs named, limited to `bugs` and
+/// `targets` when they are not empty (bug ids are case-insensitive), in plan order.
 ///
 /// # Errors
 /// [`EvalError::NoSuchBug`] for an id in `bugs` that the plan does not hold.
@@ -40,6 +70,20 @@ pub fn select(
     bugs: &[String],
     targets: &[String],
 ) -> Result<Vec<(&'static str, &'static str)>, EvalError> {
+    select_set(None, bugs, targets)
+}
+
+/// [`select`] within `set` (1 or 2); `None`: the sets of the bugs named, or the first set
+/// when none is named (as before the second set existed).
+///
+/// # Errors
+/// [`EvalError::NoSuchBug`] for an id in `bugs` that the plan does not hold.
+pub fn select_set(
+    set: Option<u8>,
+    bugs: &[String],
+    targets: &[String],
+) -> Result<Vec<(&'static str, &'static str)>, EvalError> {
+    let set = set.or(bugs.is_empty().then_some(1));
     let id_of = |wanted: &str| {
         PLAN.iter()
             .map(|(id, _)| *id)
@@ -52,6 +96,9 @@ pub fn select(
     let mut pairs = Vec::new();
     for &(bug, bug_targets) in PLAN {
         if !bugs.is_empty() && !bugs.contains(&bug) {
+            continue;
+        }
+        if set.is_some_and(|set| set != set_of(bug)) {
             continue;
         }
         for &t in bug_targets {
@@ -101,6 +148,24 @@ mod tests {
         );
         // A target no chosen bug is planned for: nothing to run.
         assert!(select(&strings(&["PROXY-458"]), &strings(&["frame"]))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn the_second_set_is_chosen_by_set_or_by_name() {
+        let pairs = select_set(Some(2), &[], &[]).unwrap();
+        assert_eq!(pairs.len(), 8);
+        assert!(pairs.iter().all(|(bug, _)| set_of(bug) == 2));
+        assert_eq!(
+            select_set(Some(2), &[], &strings(&["frame"])).unwrap(),
+            vec![("ACK-OTHER", "frame")]
+        );
+        assert_eq!(
+            select(&strings(&["wss-big"]), &[]).unwrap(),
+            vec![("WSS-BIG", "session"), ("WSS-BIG", "ws")]
+        );
+        assert!(select_set(Some(1), &strings(&["WSS-BIG"]), &[])
             .unwrap()
             .is_empty());
     }

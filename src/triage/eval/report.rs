@@ -214,6 +214,24 @@ pub fn with_section(text: &str, table: &str) -> String {
     }
 }
 
+/// `text` with the section between `<!-- {name}:start -->` and `<!-- {name}:end -->`
+/// replaced by `body`, or with the section appended under `heading`.
+pub fn with_marked_section(text: &str, name: &str, heading: &str, body: &str) -> String {
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let section = format!("{start}\n{body}{end}");
+    match (text.find(&start), text.find(&end)) {
+        (Some(a), Some(b)) if a < b => {
+            let before = text.get(..a).unwrap_or_default();
+            let after = text.get(b + end.len()..).unwrap_or_default();
+            format!("{before}{section}{after}")
+        }
+        _ => format!("{}\n\n{heading}\n\n{section}\n", text.trim_end()),
+    }
+}
+
 /// Replaces (or appends) the marked section of the file at `path` (a missing file is
 /// empty).
 ///
@@ -355,6 +373,20 @@ mod tests {
         );
         assert!(
             odd.starts_with("<!-- planted-eval:end --> <!-- planted-eval:start -->\n\n## Planted")
+        );
+    }
+
+    #[test]
+    fn a_marked_section_is_appended_once_then_replaced() {
+        let first = with_marked_section("# Bench\n", "set2", "### Set 2", "table 1\n");
+        assert_eq!(
+            first,
+            "# Bench\n\n### Set 2\n\n<!-- set2:start -->\ntable 1\n<!-- set2:end -->\n"
+        );
+        let second = with_marked_section(&format!("{first}tail\n"), "set2", "### Set 2", "t2\n");
+        assert_eq!(
+            second,
+            "# Bench\n\n### Set 2\n\n<!-- set2:start -->\nt2\n<!-- set2:end -->\ntail\n"
         );
     }
 }

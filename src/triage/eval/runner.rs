@@ -1,13 +1,16 @@
 //! Running the evaluation (feature `planted-bugs`): one libFuzzer process per (bug,
-//! target, repetition), its stderr time-stamped line by line, each crash input kept and
-//! replayed through `wkfuzz repro`.
+//! target, repetition), `jobs` of them at a time, its stderr time-stamped line by line
+//! (wall seconds, or the process's CPU seconds read from `/proc`), each crash input kept
+//! and replayed through `wkfuzz repro`.
 
-use super::{replay_verdict, select, EvalError, Run, Timeline};
+use super::{replay_verdict, select_set, EvalError, Run, Timeline};
 use crate::planted::{Bug, CANARY_PREFIX};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Where the crash inputs are kept.
 const ARTIFACTS: &str = "eval/artifacts";
@@ -29,6 +32,13 @@ pub struct EvalConfig {
     pub bin_dir: PathBuf,
     /// The `wkfuzz` binary (built with the feature) that replays crashes.
     pub wkfuzz: PathBuf,
+    /// Only the bugs of this set (`None`: the sets of the bugs named, else the first).
+    pub set: Option<u8>,
+    /// Runs at once (each libFuzzer process uses one core).
+    pub jobs: usize,
+    /// Budget and times in the fuzzer's CPU seconds (Linux `/proc`) instead of wall
+    /// seconds: a loaded machine then gives every run the same work.
+    pub cpu_time: bool,
 }
 
 impl EvalConfig {
@@ -55,24 +65,130 @@ fn io(what: String) -> impl FnOnce(std::io::Error) -> EvalError {
 /// An unknown bug, a missing libFuzzer binary, or a process or file operation that fails.
 pub fn run_campaign(
     config: &EvalConfig,
-    mut on_run: impl FnMut(&Run),
+    on_run: impl FnMut(&Run) + Send,
 ) -> Result<Vec<Run>, EvalError> {
-    let pairs = select(&config.bugs, &config.targets)?;
+    let pairs = select_set(config.set, &config.bugs, &config.targets)?;
     std::fs::create_dir_all(ARTIFACTS).map_err(io(format!("creating {ARTIFACTS}")))?;
-    let mut runs = Vec::new();
+    let mut work = Vec::new();
     for (bug, target) in pairs {
         let bug = Bug::from_id(bug).ok_or_else(|| EvalError::NoSuchBug(bug.to_owned()))?;
         let bin = config.bin_dir.join(target);
         if !bin.exists() {
             return Err(EvalError::MissingBinary(bin.display().to_string()));
         }
-        for rep in 1..=config.reps {
-            let run = run_one(config, &bin, bug, target, rep)?;
-            on_run(&run);
-            runs.push(run);
+        work.extend((1..=config.reps).map(|rep| (bug, target, bin.clone(), rep)));
+    }
+    let clock = if config.cpu_time {
+        Clock::cpu()?
+    } else {
+        Clock::Wall
+    };
+    let next = AtomicUsize::new(0);
+    let on_run = Mutex::new(on_run);
+    let done: Mutex<Vec<(usize, Result<Run, EvalError>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..config.jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((bug, target, bin, rep)) = work.get(i) else {
+                    break;
+                };
+                {
+                    let run = run_one(config, clock, bin, *bug, target, *rep);
+                    if let Ok(run) = &run {
+                        (lock(&on_run))(run);
+                    }
+                    lock(&done).push((i, run));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, run)| run).collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a run's budget and times count.
+#[derive(Clone, Copy, Debug)]
+enum Clock {
+    /// Seconds since the fuzzer started.
+    Wall,
+    /// CPU seconds (user + system) the fuzzer used, from `/proc/<pid>/stat` in clock
+    /// ticks of this many per second.
+    Cpu(f64),
+}
+
+impl Clock {
+    fn cpu() -> Result<Clock, EvalError> {
+        if !Path::new("/proc/self/stat").exists() {
+            return Err(EvalError::Io {
+                what: "--cpu-time reads /proc (Linux only)".into(),
+                source: std::io::ErrorKind::Unsupported.into(),
+            });
+        }
+        let ticks = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .filter(|t| *t > 0.0)
+            .unwrap_or(100.0);
+        Ok(Clock::Cpu(ticks))
+    }
+
+    /// Now, for process `pid` started at `start`.
+    fn now(self, pid: u32, start: Instant) -> f64 {
+        match self {
+            Clock::Wall => start.elapsed().as_secs_f64(),
+            Clock::Cpu(ticks) => cpu_seconds(pid, ticks).unwrap_or(0.0),
         }
     }
-    Ok(runs)
+}
+
+/// User + system CPU seconds of process `pid` (fields 14 and 15 of `/proc/<pid>/stat`).
+fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 2, the command name, is in parentheses and may hold spaces: count after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / ticks)
+}
+
+/// With a CPU budget: ends the fuzzer once it has used `budget` CPU seconds (libFuzzer's
+/// own `-max_total_time` counts wall time) with SIGINT, so it prints its final stats, and
+/// SIGKILL if it lingers. Returns when the fuzzer has exited or `finished` is set.
+fn cpu_watchdog(child: &Mutex<Child>, ticks: f64, budget: u64, finished: &AtomicBool) {
+    while !finished.load(Ordering::Relaxed) {
+        let pid = {
+            let mut c = lock(child);
+            if !matches!(c.try_wait(), Ok(None)) {
+                return;
+            }
+            c.id()
+        };
+        if cpu_seconds(pid, ticks).is_some_and(|s| s >= budget as f64) {
+            let _ = Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
+            std::thread::sleep(Duration::from_secs(5));
+            let mut c = lock(child);
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Writes the CSV of `runs` to `path`, creating its directory.
@@ -89,11 +205,17 @@ pub fn write_csv(path: &Path, runs: &[Run]) -> Result<(), EvalError> {
 /// Runs one libFuzzer process and time-stamps its stderr.
 fn run_one(
     config: &EvalConfig,
+    clock: Clock,
     bin: &Path,
     bug: Bug,
     target: &str,
     rep: u32,
 ) -> Result<Run, EvalError> {
+    // With a CPU budget the watchdog ends the run; the wall limit is only a backstop.
+    let wall_limit = match clock {
+        Clock::Wall => config.budget,
+        Clock::Cpu(_) => config.budget.saturating_mul(20),
+    };
     let work = tempfile::tempdir().map_err(io("creating a temp dir".into()))?;
     let new_corpus = work.path().join("corpus");
     std::fs::create_dir_all(&new_corpus)
@@ -106,7 +228,7 @@ fn run_one(
         cmd.arg(Path::new("corpus").join(target));
     }
     let mut child = cmd
-        .arg(format!("-max_total_time={}", config.budget))
+        .arg(format!("-max_total_time={wall_limit}"))
         .arg(format!("-seed={rep}"))
         .arg(format!("-artifact_prefix={prefix}"))
         .args(["-print_final_stats=1", "-timeout=10", "-rss_limit_mb=2048"])
@@ -120,15 +242,28 @@ fn run_one(
         what: "stderr".into(),
         source: std::io::ErrorKind::BrokenPipe.into(),
     })?;
+    let pid = child.id();
+    let child = Mutex::new(child);
+    let finished = AtomicBool::new(false);
     let mut timeline = Timeline::new(CANARY_PREFIX, bug.id());
     let mut log = String::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap_or_default();
-        timeline.handle_line(&line, start.elapsed().as_secs_f64());
-        log.push_str(&line);
-        log.push('\n');
-    }
-    let _ = child.wait();
+    let mut ended = 0.0;
+    std::thread::scope(|scope| {
+        if let Clock::Cpu(ticks) = clock {
+            let (child, finished) = (&child, &finished);
+            scope.spawn(move || cpu_watchdog(child, ticks, config.budget, finished));
+        }
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            timeline.handle_line(&line, clock.now(pid, start));
+            log.push_str(&line);
+            log.push('\n');
+        }
+        // Read before the process is reaped (its /proc entry goes with it).
+        ended = clock.now(pid, start);
+        let _ = lock(&child).wait();
+        finished.store(true, Ordering::Relaxed);
+    });
     let stats = crate::triage::campaign::parse(&log);
     let mut run = Run {
         bug: bug.id().into(),
@@ -141,7 +276,11 @@ fn run_one(
         crash_s: timeline.crash_s,
         execs: stats.execs,
         exec_per_sec: stats.exec_per_sec,
-        wall_s: start.elapsed().as_secs_f64(),
+        // With a CPU clock: the CPU seconds the run used.
+        wall_s: match clock {
+            Clock::Wall => start.elapsed().as_secs_f64(),
+            Clock::Cpu(_) => ended,
+        },
         ..Run::default()
     };
     if let Some(artifact) = stats.artifact.filter(|_| run.crash_s.is_some()) {
