@@ -17,6 +17,7 @@ pub mod codec;
 pub mod corpus;
 pub mod crypto;
 mod det_crypto;
+mod edge_seeds;
 mod fixture;
 pub mod frame;
 pub mod handshake;
@@ -71,7 +72,7 @@ pub static REGISTRY: &[Spec] = &[
         summary: "raw wkproto bytes: splitter and decoders at every version, then a logged-in session",
         run: frame::run,
         describe: outcome::hexdump,
-        seeds: seeds::frame_seeds,
+        seeds: || [seeds::frame_seeds(), edge_seeds::frame_edges()].concat(),
         membership: Membership::Gate,
     },
     Spec {
@@ -87,7 +88,7 @@ pub static REGISTRY: &[Spec] = &[
         summary: "raw bytes: the PROXY v1/v2 header parser",
         run: proxy::run,
         describe: outcome::hexdump,
-        seeds: seeds::proxy_seeds,
+        seeds: || [seeds::proxy_seeds(), edge_seeds::proxy_edges()].concat(),
         membership: Membership::Gate,
     },
     Spec {
@@ -119,7 +120,7 @@ pub static REGISTRY: &[Spec] = &[
         summary: "a modelled ClientHello and later flights with record damage: the rustls acceptor and config",
         run: handshake::run,
         describe: handshake::describe,
-        seeds: seeds::handshake_seeds,
+        seeds: || [seeds::handshake_seeds(), edge_seeds::handshake_edges()].concat(),
         membership: Membership::Gate,
     },
     Spec {
@@ -127,7 +128,7 @@ pub static REGISTRY: &[Spec] = &[
         summary: "raw bytes into the TLS acceptor (the byte-level baseline)",
         run: records::run,
         describe: outcome::hexdump,
-        seeds: seeds::record_seeds,
+        seeds: || [seeds::record_seeds(), edge_seeds::record_edges()].concat(),
         membership: Membership::Gate,
     },
     Spec {
@@ -135,7 +136,7 @@ pub static REGISTRY: &[Spec] = &[
         summary: "a WebSocket client stream (raw or modelled): upgrade, frames, reassembly into the session",
         run: ws::run,
         describe: ws::describe,
-        seeds: seeds::ws_seeds,
+        seeds: || [seeds::ws_seeds(), edge_seeds::ws_edges()].concat(),
         membership: Membership::Gate,
     },
     Spec {
