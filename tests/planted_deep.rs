@@ -11,7 +11,7 @@ use common::{TestServer, User};
 use std::sync::Mutex;
 use wkfuzz::client::Client;
 use wkfuzz::planted::{self, Bug};
-use wkfuzz::proto::{ChannelType, DeviceFlag, Packet, ReasonCode};
+use wkfuzz::proto::{ChannelType, DeviceFlag, Disconnect, Frame, Packet, ReasonCode};
 use wkfuzz::sim::Sim;
 
 /// The plan is process-wide: one scenario at a time.
@@ -88,36 +88,53 @@ fn sub_2dev_delivers_group_messages_twice_to_a_user_on_two_devices() {
 }
 
 #[test]
-fn name_cut_panics_delivering_to_a_group_with_a_split_character_at_byte_128() {
+fn name_cut_panics_replaying_a_backlog_with_a_split_character_at_byte_128() {
     let group = format!("{}{}", "g".repeat(127), "é".repeat(20));
+    let ascii = "h".repeat(200);
     let scenario = || {
         let mut sim = Sim::new();
         let alice = sim.login("alice", DeviceFlag::APP, 4);
         let bob = sim.login("bob", DeviceFlag::APP, 4);
-        sim.subscribe(alice, &group, 0);
-        sim.subscribe(bob, &group, 0);
-        let ascii = "h".repeat(200);
-        sim.subscribe(alice, &ascii, 0);
-        sim.subscribe(bob, &ascii, 0);
+        for (i, g) in [
+            (alice, &group),
+            (bob, &group),
+            (alice, &ascii),
+            (bob, &ascii),
+        ] {
+            assert_eq!(sim.subscribe(i, g, 0), ReasonCode::SUCCESS);
+        }
+        // Delivered live, the split id is never cut: the bug is on the backlog path only.
+        sim.send_text(bob, &group, ChannelType::GROUP, "live");
+        let live = sim.recvs(alice);
+        assert_eq!(live.len(), 1);
+        sim.send_frame(alice, &Client::recvack(&live[0]));
+        sim.send_frame(
+            alice,
+            &Frame::new(Packet::Disconnect(Disconnect {
+                reason: ReasonCode::SUCCESS,
+                reason_text: String::new(),
+            })),
+        );
         sim.send_text(
             bob,
             &ascii,
             ChannelType::GROUP,
             "a long ASCII id is cut safely",
         );
-        assert_eq!(sim.recvs(alice).len(), 1);
+        sim.send_text(bob, &group, ChannelType::GROUP, "while you were away");
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            sim.send_text(bob, &group, ChannelType::GROUP, "hi");
-            sim.recvs(alice)
-                .first()
-                .map(|r| r.channel_id.clone())
-                .unwrap_or_default()
+            let again = sim.login("alice", DeviceFlag::APP, 4);
+            let mut ids: Vec<String> = sim.recvs(again).into_iter().map(|r| r.channel_id).collect();
+            ids.sort();
+            ids
         }))
         .map_err(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
     };
     let (off, on, triggered) = off_and_on(Bug::NameCut, scenario);
-    assert_eq!(off, Ok(group.clone()), "the member gets the whole id");
-    let message = on.expect_err("the delivery panics");
+    let mut both = vec![group.clone(), ascii.clone()];
+    both.sort();
+    assert_eq!(off, Ok(both), "the member gets both ids whole");
+    let message = on.expect_err("the login panics");
     assert!(message.contains("not a char boundary"), "{message}");
     assert_eq!(triggered, 1);
 }
@@ -175,7 +192,7 @@ fn login_2dev_skips_the_backlog_for_a_second_device() {
 }
 
 #[test]
-fn wss_big_misframes_a_large_message_to_a_websocket_client_over_tls() {
+fn wss_big_misframes_a_large_backlog_message_to_a_websocket_client_over_tls() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -183,15 +200,19 @@ fn wss_big_misframes_a_large_message_to_a_websocket_client_over_tls() {
     let scenario = || {
         runtime.block_on(async {
             let server = TestServer::start().await;
-            let mut alice = User::websocket(&server, true, "alice", 4).await;
-            alice.login(DeviceFlag::APP).await;
             let mut bob = User::tcp(&server, "bob", 4).await;
             bob.login(DeviceFlag::APP).await;
-            // A small message is one frame either way.
-            bob.send_text("alice", ChannelType::PERSON, "small").await;
-            assert_eq!(alice.recv_text().await.1, "small");
+            let mut carol = User::websocket(&server, true, "carol", 4).await;
+            carol.login(DeviceFlag::APP).await;
+            // A large message written alone takes the right path, bug or not.
+            let alone = "y".repeat(20_000);
+            bob.send_text("carol", ChannelType::PERSON, &alone).await;
+            assert_eq!(carol.recv_text().await.1, alone);
+            // Alice is offline: her login writes CONNACK and the waiting message together.
             let big = "x".repeat(20_000);
             bob.send_text("alice", ChannelType::PERSON, &big).await;
+            let mut alice = User::websocket(&server, true, "alice", 4).await;
+            alice.login(DeviceFlag::APP).await;
             let got = alice
                 .try_expect(|p| matches!(p, Packet::Recv(_)))
                 .await

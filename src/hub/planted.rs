@@ -6,7 +6,7 @@
 
 use super::{ConnId, Hub, Message, Outgoing};
 use crate::planted::{deep, enabled, Bug};
-use crate::proto::DeviceFlag;
+use crate::proto::{ChannelType, DeviceFlag};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -55,7 +55,8 @@ impl Hub {
     }
 
     /// At `conn`'s login as `uid` (after any kick of `kicked`), given the backlog: what to
-    /// queue to it. LOGIN-2DEV may drop the backlog; KICK-ACK appends the kicked
+    /// queue to it. NAME-CUT logs the backlog's group messages; LOGIN-2DEV may drop the
+    /// backlog; KICK-ACK appends the kicked
     /// connection's in-flight messages the backlog lacks.
     pub(super) fn planted_login(
         &mut self,
@@ -65,6 +66,11 @@ impl Hub {
         backlog: Vec<Arc<Message>>,
     ) -> Vec<Arc<Message>> {
         let mut out = backlog;
+        if enabled(Bug::NameCut) {
+            for msg in out.iter().filter(|m| m.channel_type == ChannelType::GROUP) {
+                deep::name_cut_log(&msg.channel_id);
+            }
+        }
         if enabled(Bug::Login2Dev) {
             let others = self
                 .online

@@ -6,9 +6,9 @@
 //! | bug | hook (where the real fix lives) | trigger | shortest path |
 //! |---|---|---|---|
 //! | KICK-ACK | `hub` `Hub::poll_outgoing` (records deliveries), `Hub::recvack` (trims from the front), `Hub::login` (hands over on a kick) | a kicked connection's in-flight list holds a message no longer waiting for its user | a connection gets two messages, acknowledges the second, its user logs in again on the same device |
-//! | WSS-BIG | `transport::ws` `Open::write_frames` | a wkproto frame over 16 KiB to a WebSocket client over TLS | a WSS client is sent a message of about 12 KiB or more |
+//! | WSS-BIG | `transport::ws` `Open::write_frames` | a wkproto frame over 16 KiB that follows another frame in the same write, to a WebSocket client over TLS | a large message waits for a user who logs in over WSS (CONNACK and backlog go out in one write), or two messages reach a WSS client together, the second over 16 KiB |
 //! | SUB-2DEV | `hub` `Hub::subscribe` (records the device), `Hub::send` (recipients) | a group send whose recipients include a user who joined from two devices | one user joins a group from two devices, another member sends to it |
-//! | NAME-CUT | `session::established` `Established::encode_recv` | a group id over 128 bytes whose byte 128 is inside a character, delivered to a member | two members of such a group, one sends to it |
+//! | NAME-CUT | `hub` `Hub::login` (the backlog replay log) | a group id over 128 bytes whose byte 128 is inside a character, in the backlog of a member who logs in | two members of such a group, one goes offline, the other sends to it, the first logs in again |
 //! | ACK-OTHER | `hub` `Hub::recvack` (the feature's `recvack_planted`) | a RECVACK whose id and sequence are a message waiting for another user, not for the acker | a message waits for one user, another acknowledges its id and sequence |
 //! | LOGIN-2DEV | `hub` `Hub::login` | a login with messages waiting while another connection of the uid is online | a message reaches one device, a second device logs in |
 //!
@@ -54,9 +54,11 @@ pub fn kick_ack_handover<T: Clone>(
 /// Size of the WebSocket fragments WSS-BIG cuts large frames into: one TLS record.
 const TLS_RECORD: usize = 16 * 1024;
 
-/// WSS-BIG, in `Open::write_frames` over TLS: a frame longer than one TLS record is sent as
-/// record-sized fragments so that each fits one record, but every fragment is written with
-/// the binary opcode where all but the first must be continuations (0x0). Returns the raw
+/// WSS-BIG, in `Open::write_frames` over TLS, for a frame that follows another frame in the
+/// same write (a login's CONNACK and backlog, messages delivered together): a frame longer
+/// than one TLS record is sent as record-sized fragments so that each fits one record, but
+/// every fragment is written with the binary opcode where all but the first must be
+/// continuations (0x0). A large frame written alone takes the right path. Returns the raw
 /// WebSocket bytes (server frames are unmasked) for such a frame, `None` for others.
 pub fn wss_big_frames(payload: &[u8]) -> Option<Vec<u8>> {
     reached(Bug::WssBig);
@@ -104,9 +106,10 @@ pub fn sub_2dev_recipients(
 /// Longest group id the delivery log shows whole.
 const LOGGED_ID: usize = 128;
 
-/// NAME-CUT, in `Established::encode_recv` for a group message: the delivery log shortens
+/// NAME-CUT, in `Hub::login` for each group message of the backlog: the replay log shortens
 /// a long group id to its first 128 bytes by slicing the `str`, which panics when byte 128
-/// is not a character boundary (the fix: `floor_char_boundary`, or no cut).
+/// is not a character boundary (the fix: `floor_char_boundary`, or no cut). Live delivery
+/// does not log, so only a member who was offline when the message was sent reaches it.
 pub fn name_cut_log(group_id: &str) {
     reached(Bug::NameCut);
     if group_id.len() <= LOGGED_ID {

@@ -150,12 +150,6 @@ impl Established {
     /// Encodes a message as this recipient's RECV: encrypted with its key, msgKey over the
     /// fields exactly as they travel at its version.
     pub(super) fn encode_recv(&self, msg: &Message, out: &mut Vec<u8>) {
-        #[cfg(feature = "planted-bugs")]
-        if msg.channel_type == crate::proto::ChannelType::GROUP
-            && crate::planted::enabled(crate::planted::Bug::NameCut)
-        {
-            crate::planted::deep::name_cut_log(&msg.channel_id);
-        }
         let encrypted = !msg.setting.has(Setting::NO_ENCRYPT);
         let payload = if encrypted {
             self.cipher.encrypt(&msg.payload).into_bytes()

@@ -23,8 +23,8 @@ use crate::gen::extension::{Extension, HostName, ServerName};
 use crate::gen::ws::{LengthForm, WsFrame, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING};
 use crate::gen::{well_formed_tls12, well_formed_tls13, ClientHelloModel, LengthMode, RecordPlan};
 use crate::proto::{
-    ChannelType, Connect, DeviceFlag, Disconnect, Event, Frame, Packet, ReasonCode, Recv,
-    Recvack, Send, Sendack, Setting, Sub, LATEST_VERSION, MIN_VERSION,
+    ChannelType, Connect, DeviceFlag, Disconnect, Event, Frame, Packet, ReasonCode, Recv, Recvack,
+    Send, Sendack, Setting, Sub, LATEST_VERSION, MIN_VERSION,
 };
 use crate::transport::proxy::{MAX_V1_LEN, MAX_V2_PAYLOAD_LEN, V2_SIGNATURE};
 
@@ -269,7 +269,12 @@ pub(crate) fn record_edges() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for base in [well_formed_tls13(), well_formed_tls12()] {
         for host in edge_hosts() {
-            let hello = with_sni(base.clone(), &host, LengthMode::Correct, LengthMode::Correct);
+            let hello = with_sni(
+                base.clone(),
+                &host,
+                LengthMode::Correct,
+                LengthMode::Correct,
+            );
             out.push(RecordPlan::identity().apply(&hello.encode()));
         }
         for (list, name) in [
@@ -393,7 +398,11 @@ pub(crate) fn proxy_edges() -> Vec<Vec<u8>> {
         out.push(v2(1, TCP4, payload.len(), &payload));
     }
     // Payloads at the limit: one big TLV so the length field is 1023, 1024, 1025.
-    for total in [MAX_V2_PAYLOAD_LEN - 1, MAX_V2_PAYLOAD_LEN, MAX_V2_PAYLOAD_LEN + 1] {
+    for total in [
+        MAX_V2_PAYLOAD_LEN - 1,
+        MAX_V2_PAYLOAD_LEN,
+        MAX_V2_PAYLOAD_LEN + 1,
+    ] {
         let fill = vec![0x61; total - tcp4.len() - 3];
         let payload = [&tcp4[..], &tlv(0x02, fill.len(), &fill)].concat();
         out.push(v2(1, TCP4, payload.len(), &payload));
@@ -484,10 +493,7 @@ pub(crate) fn ws_edges() -> Vec<Vec<u8>> {
     // together are the limit and one over.
     for n in [limit, limit + 1] {
         out.push(with(&[sized(OP_BINARY, LengthForm::Minimal, n)]));
-        let first = (
-            WsFrame::new(OP_BINARY, P::Empty).more(),
-            vec![0x70; n / 2],
-        );
+        let first = (WsFrame::new(OP_BINARY, P::Empty).more(), vec![0x70; n / 2]);
         let second = (
             WsFrame::new(OP_CONTINUATION, P::Empty),
             vec![0x70; n - n / 2],

@@ -127,6 +127,8 @@ impl Open {
     /// Sends each wkproto frame of `plain` as one binary message, into `out`.
     fn write_frames(&mut self, plain: &[u8], out: &mut Vec<u8>) {
         let mut rest = plain;
+        #[cfg(feature = "planted-bugs")]
+        let mut after_another = false;
         while !rest.is_empty() {
             // Our own output, so split_frame always finds a whole frame; anything else is
             // sent as it is rather than dropped.
@@ -139,8 +141,7 @@ impl Open {
                 rest.get(len..).unwrap_or_default(),
             );
             #[cfg(feature = "planted-bugs")]
-            if let Some(raw) = self
-                .wss_big
+            if let Some(raw) = (self.wss_big && std::mem::replace(&mut after_another, true))
                 .then(|| crate::planted::deep::wss_big_frames(frame))
                 .flatten()
             {
