@@ -1,5 +1,7 @@
-//! X25519 results remembered per thread, for the harness's own peers: the wkproto [`Client`]
-//! and the TLS targets' seeded key exchange. Never used by the server.
+//! X25519 results remembered per thread, for the harness's own peers (the wkproto [`Client`]
+//! and the TLS targets' seeded key exchange) and, in the fuzz targets only, for the server's
+//! CONNECT key exchange ([`MEMOIZED`], passed as `SessionConfig::key_agreement`). The
+//! server binary and the tokio shell always compute.
 //!
 //! The targets reset their random stream at the start of every run, so each run draws the
 //! same key shares as the last and meets the same peer keys: remembering the results saves
@@ -12,7 +14,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use crate::proto::crypto::{self, ClientKeyError};
+use crate::proto::crypto::{self, ClientKeyError, KeyAgreement};
 
 /// Entries per map before it is emptied: bounds the memory (about 400 KiB per thread).
 const CAP: usize = 4096;
@@ -66,6 +68,12 @@ pub(crate) fn shared_secret(scalar: [u8; 32], peer: [u8; 32]) -> Result<[u8; 32]
     })
     .ok_or(ClientKeyError::LowOrderPoint)
 }
+
+/// The server's key agreement with remembered results (for the fuzz targets).
+pub(crate) const MEMOIZED: KeyAgreement = KeyAgreement {
+    public_key: |scalar| public_key(*scalar),
+    shared_secret: |scalar, peer| shared_secret(*scalar, *peer),
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Per-connection limits and timeouts.
 
+use crate::proto::crypto::KeyAgreement;
 use std::time::Duration;
 
 /// Session settings.
@@ -12,6 +13,8 @@ pub struct SessionConfig {
     pub connect_timeout: Duration,
     /// How long a logged-in connection may stay silent (a PING resets it).
     pub idle_timeout: Duration,
+    /// The X25519 functions of the CONNECT key exchange.
+    pub key_agreement: KeyAgreement,
 }
 
 impl Default for SessionConfig {
@@ -20,6 +23,7 @@ impl Default for SessionConfig {
             max_frame: crate::proto::DEFAULT_MAX_FRAME,
             connect_timeout: Duration::from_secs(4),
             idle_timeout: Duration::from_secs(180),
+            key_agreement: KeyAgreement::X25519,
         }
     }
 }

@@ -53,11 +53,12 @@ impl Session {
                 })?;
             let mut secret = [0u8; 32];
             self.rng.fill_bytes(&mut secret);
+            let keys = self.config.key_agreement;
             let shared =
-                crypto::shared_secret(&secret, &client_public).map_err(ConnectError::ClientKey)?;
+                (keys.shared_secret)(&secret, &client_public).map_err(ConnectError::ClientKey)?;
             let salt = crypto::random_salt(&mut self.rng);
             let engine = base64::engine::general_purpose::STANDARD;
-            Ok((engine.encode(crypto::public_key(&secret)), salt, shared))
+            Ok((engine.encode((keys.public_key)(&secret)), salt, shared))
         })();
 
         match outcome {

@@ -104,6 +104,7 @@ fn through_session(data: &[u8], outcome: &mut Outcome) -> String {
     let version = MIN_VERSION + first % (LATEST_VERSION - MIN_VERSION + 1);
     let config = SessionConfig {
         max_frame: MAX_FRAME,
+        key_agreement: crate::x25519_memo::MEMOIZED,
         ..SessionConfig::default()
     };
     let mut hub = Hub::new(HubConfig::default());

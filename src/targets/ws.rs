@@ -227,6 +227,7 @@ fn conn_config() -> Arc<ConnConfig> {
     Arc::new(ConnConfig {
         session: SessionConfig {
             max_frame: MAX_FRAME,
+            key_agreement: crate::x25519_memo::MEMOIZED,
             ..SessionConfig::default()
         },
         ws_path: PATH.to_owned(),

@@ -63,9 +63,14 @@ struct Conn {
     got: BTreeSet<i64>,
     expected: Expected,
     sent: BTreeMap<u32, Sent>,
-    /// RECVACKs sent that the server may not have read yet.
-    acks: Vec<i64>,
+    /// RECVACKs sent that the server may not have read yet, and whether the ledger knew
+    /// the message when the client sent it (if not, the server may read the RECVACK before
+    /// it accepts the message, and then it acknowledges nothing).
+    acks: Vec<(i64, bool)>,
     close_events: u32,
+    /// A SENDACK said SENDER_OFFLINE while the client was logged in: a newer login on its
+    /// uid and device took over first, so the server must close it as kicked.
+    superseded: bool,
 }
 
 /// The world.
@@ -181,16 +186,18 @@ impl World {
             } => self.send(i, to, body, *damage, msg_no, *setting),
             Action::Ack { nth, .. } => {
                 let c = &mut self.conns[i];
-                let (bytes, acked) =
-                    match c.received.get(usize::from(*nth) % c.received.len().max(1)) {
-                        Some(r) => (
-                            frames::recvack(&c.wk, r.message_id, r.message_seq),
-                            Some(r.message_id),
-                        ),
-                        None => (frames::recvack(&c.wk, i64::from(*nth), 0), None),
-                    };
-                if let (true, Some(id)) = (c.link.send(&bytes), acked) {
-                    c.acks.push(id);
+                // With nothing received, `nth` itself is the id: it may still name a message
+                // waiting for this uid (the server acknowledges by id, for the whole uid).
+                let (bytes, id) = match c.received.get(usize::from(*nth) % c.received.len().max(1))
+                {
+                    Some(r) => (
+                        frames::recvack(&c.wk, r.message_id, r.message_seq),
+                        r.message_id,
+                    ),
+                    None => (frames::recvack(&c.wk, i64::from(*nth), 0), i64::from(*nth)),
+                };
+                if c.link.send(&bytes) {
+                    c.acks.push((id, self.ledger.get(id).is_some()));
                 }
             }
             Action::AckBogus { id, seq, .. } => {
@@ -208,8 +215,9 @@ impl World {
                     _ => i64::from(*id),
                 };
                 let bytes = frames::recvack(&c.wk, id, u64::from(*seq));
-                if c.link.send(&bytes) && c.got.contains(&id) {
-                    c.acks.push(id);
+                // Any id counts: one waiting for this uid leaves its queue, received or not.
+                if c.link.send(&bytes) {
+                    c.acks.push((id, self.ledger.get(id).is_some()));
                 }
             }
             Action::Ping { .. } => {
@@ -283,7 +291,11 @@ impl World {
         };
         self.configs
             .entry(key)
-            .or_insert_with(|| Arc::new(ConnConfig::new(transport)))
+            .or_insert_with(|| {
+                let mut config = ConnConfig::new(transport);
+                config.session.key_agreement = crate::x25519_memo::MEMOIZED;
+                Arc::new(config)
+            })
             .clone()
     }
 
@@ -327,6 +339,7 @@ impl World {
             expected: Expected::default(),
             sent: BTreeMap::new(),
             acks: Vec::new(),
+            superseded: false,
             close_events: 0,
         });
         self.conns.len() - 1
@@ -659,7 +672,20 @@ impl World {
             .expect("a successful CONNACK has usable keys");
         c.logged_in = true;
         let uid = c.uid.as_str().unwrap_or_default().to_owned();
-        c.expected = self.ledger.login(&uid);
+        let mut expected = self.ledger.login(&uid);
+        // RECVACKs of this uid not yet settled may have been read before this login (then
+        // the message is not in its backlog) or not: such a message may come, need not.
+        for other in self
+            .conns
+            .iter()
+            .filter(|o| o.logged_in && o.uid.as_str() == Some(&uid))
+        {
+            for (id, _) in &other.acks {
+                expected.must.remove(id);
+            }
+        }
+        let c = &mut self.conns[i];
+        c.expected = expected;
         if c.slot != WITNESS_SLOT {
             self.outcome.count("connack_success", 1);
         }
@@ -720,6 +746,12 @@ impl World {
         let Some(sent) = self.conns[i].sent.remove(&ack.client_seq) else {
             return; // the ack of a SEND the script sent raw
         };
+        if ack.reason == ReasonCode::SENDER_OFFLINE && self.conns[i].logged_in {
+            // Its input was read after the kick, before the kick's DISCONNECT went out.
+            self.conns[i].superseded = true;
+            self.outcome.count("sends_after_kick", 1);
+            return;
+        }
         let from = self.conns[i].uid.as_str().unwrap_or_default().to_owned();
         let channel = sent.channel.as_str().unwrap_or_default().to_owned();
         let (expect, recipients) = self.expectation(&from, &channel, &sent);
@@ -848,8 +880,8 @@ impl World {
             };
             let consumed =
                 !c.server.is_closed() && c.server.session().is_some_and(|s| s.buffered_len() == 0);
-            for id in c.acks.drain(..) {
-                if consumed {
+            for (id, known) in c.acks.drain(..) {
+                if consumed && known {
                     self.ledger.acked(uid, id);
                 } else {
                     self.ledger.maybe_acked(uid, id);
@@ -877,6 +909,11 @@ impl World {
             if !(c.open && c.logged_in) || c.server.is_closed() {
                 continue;
             }
+            assert!(
+                !c.superseded,
+                "SENDER_OFFLINE to logged-in connection {}, which was never kicked",
+                c.server.id()
+            );
             if let Some(missing) = c.expected.must.difference(&c.got).next() {
                 panic!(
                     "message {missing} never reached open connection {} ({:?})",
