@@ -88,7 +88,15 @@ impl Eval {
             jobs: self.jobs,
             cpu_time: self.cpu_time,
         };
-        let runs = eval::run_campaign(&config, |run| println!("{}", eval::progress_line(run)))?;
+        // The CSV is rewritten as each run ends, so a campaign cut short keeps its results.
+        let mut so_far = Vec::new();
+        let runs = eval::run_campaign(&config, |run| {
+            println!("{}", eval::progress_line(run));
+            so_far.push(run.clone());
+            if let Err(e) = eval::write_csv(&self.csv, &so_far) {
+                eprintln!("writing {}: {e:#}", self.csv.display());
+            }
+        })?;
         eval::write_csv(&self.csv, &runs)?;
         let table = eval::summary(&runs, config.budget, config.reps, config.no_seeds);
         println!("\n{table}");

@@ -69,15 +69,24 @@ pub fn run_campaign(
 ) -> Result<Vec<Run>, EvalError> {
     let pairs = select_set(config.set, &config.bugs, &config.targets)?;
     std::fs::create_dir_all(ARTIFACTS).map_err(io(format!("creating {ARTIFACTS}")))?;
-    let mut work = Vec::new();
+    let mut runnable = Vec::new();
     for (bug, target) in pairs {
         let bug = Bug::from_id(bug).ok_or_else(|| EvalError::NoSuchBug(bug.to_owned()))?;
         let bin = config.bin_dir.join(target);
         if !bin.exists() {
             return Err(EvalError::MissingBinary(bin.display().to_string()));
         }
-        work.extend((1..=config.reps).map(|rep| (bug, target, bin.clone(), rep)));
+        runnable.push((bug, target, bin));
     }
+    // Repetition-major: every pair's first run before any pair's second, so a campaign cut
+    // short (the CSV is written as runs end) still covers every pair.
+    let work: Vec<_> = (1..=config.reps)
+        .flat_map(|rep| {
+            runnable
+                .iter()
+                .map(move |(bug, target, bin)| (*bug, *target, bin.clone(), rep))
+        })
+        .collect();
     let clock = if config.cpu_time {
         Clock::cpu()?
     } else {
