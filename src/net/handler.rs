@@ -150,10 +150,7 @@ async fn sleep_until_some(deadline: Option<Instant>) {
     }
 }
 
-/// Empties `v` and gives back a large allocation, so an idle connection keeps no buffers.
+/// Empties `v` and gives back its allocation, so an idle connection keeps no buffers.
 fn release(v: &mut Vec<u8>) {
-    v.clear();
-    if v.capacity() > 4096 {
-        *v = Vec::new();
-    }
+    *v = Vec::new();
 }

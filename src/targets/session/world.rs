@@ -68,6 +68,9 @@ struct Conn {
     /// it accepts the message, and then it acknowledges nothing).
     acks: Vec<(i64, bool)>,
     close_events: u32,
+    /// SENDs whose message a recipient received before this client read the SENDACK
+    /// (client seq -> message id): the SENDACK, if it comes, must be that success.
+    adopted: BTreeMap<u32, i64>,
     /// A SENDACK said SENDER_OFFLINE while the client was logged in: a newer login on its
     /// uid and device took over first, so the server must close it as kicked.
     superseded: bool,
@@ -340,6 +343,7 @@ impl World {
             sent: BTreeMap::new(),
             acks: Vec::new(),
             superseded: false,
+            adopted: BTreeMap::new(),
             close_events: 0,
         });
         self.conns.len() - 1
@@ -706,10 +710,14 @@ impl World {
             c.server.id(),
             r.message_id
         );
+        if self.ledger.get(r.message_id).is_none() {
+            self.adopt(&r, &plain);
+        }
+        let c = &mut self.conns[i];
         let Some(t) = self.ledger.get(r.message_id) else {
             panic!(
-                "RECV of message {}, which no SENDACK accepted",
-                r.message_id
+                "RECV of message {}, which no SENDACK accepted and no SEND of {} can be",
+                r.message_id, r.from_uid
             )
         };
         assert!(
@@ -743,6 +751,14 @@ impl World {
     }
 
     fn on_sendack(&mut self, i: usize, ack: &Sendack) {
+        if let Some(id) = self.conns[i].adopted.remove(&ack.client_seq) {
+            assert_eq!(
+                (ack.reason, ack.message_id),
+                (ReasonCode::SUCCESS, id),
+                "SENDACK of a SEND whose message was already delivered"
+            );
+            return;
+        }
         let Some(sent) = self.conns[i].sent.remove(&ack.client_seq) else {
             return; // the ack of a SEND the script sent raw
         };
@@ -775,6 +791,20 @@ impl World {
         if !witness {
             self.outcome.count("sendack_success", 1);
         }
+        self.accept(i, ack.message_id, sent, from, channel, recipients);
+    }
+
+    /// Records message `message_id` of connection `i`'s SEND `sent` as accepted for
+    /// `recipients`: the ledger's, and every open recipient connection must get it.
+    fn accept(
+        &mut self,
+        i: usize,
+        message_id: i64,
+        sent: Sent,
+        from: String,
+        channel: String,
+        recipients: BTreeSet<String>,
+    ) {
         let accepted = Accepted {
             from,
             channel,
@@ -783,17 +813,50 @@ impl World {
             content: sent.content,
         };
         assert!(
-            self.ledger.accepted(ack.message_id, accepted),
-            "message id {} reused",
-            ack.message_id
+            self.ledger.accepted(message_id, accepted),
+            "message id {message_id} reused"
         );
         for (j, c) in self.conns.iter_mut().enumerate() {
             let uid = c.uid.as_str().unwrap_or_default();
             if j != i && c.open && c.logged_in && recipients.contains(uid) {
-                c.expected.may.insert(ack.message_id);
-                c.expected.must.insert(ack.message_id);
+                c.expected.may.insert(message_id);
+                c.expected.must.insert(message_id);
             }
         }
+    }
+
+    /// A RECV of a message no SENDACK announced yet: its sender's SENDACK may still be
+    /// unread (held steps, or a sender that closed first). Finds the sender's oldest
+    /// unanswered SEND with that content and records it as accepted, the way its SENDACK
+    /// would have (if there is none, the caller's check fails).
+    fn adopt(&mut self, r: &Recv, plain: &[u8]) {
+        let found = self.conns.iter().enumerate().find_map(|(j, c)| {
+            if !c.logged_in || c.uid.as_str() != Some(r.from_uid.as_str()) {
+                return None;
+            }
+            c.sent
+                .iter()
+                .find(|(_, s)| s.content.as_deref().is_none_or(|content| content == plain))
+                .map(|(seq, _)| (j, *seq))
+        });
+        let Some((j, seq)) = found else {
+            return;
+        };
+        let Some(sent) = self.conns[j].sent.remove(&seq) else {
+            return;
+        };
+        self.conns[j].adopted.insert(seq, r.message_id);
+        let channel = sent.channel.as_str().unwrap_or_default().to_owned();
+        let (_, recipients) = self.expectation(&r.from_uid, &channel, &sent);
+        self.outcome.count("recv_before_sendack", 1);
+        self.accept(
+            j,
+            r.message_id,
+            sent,
+            r.from_uid.clone(),
+            channel,
+            recipients,
+        );
     }
 
     /// What a SEND's SENDACK must say (`None`: not determined) and whom it is for, as the
