@@ -38,6 +38,8 @@ pub struct PairStats {
     pub trials: usize,
     /// Trials that detected the bug within the budget.
     pub detected: usize,
+    /// Trials stopped before the budget by another crash (censored there).
+    pub stopped: usize,
     /// Median time-to-detect (Kaplan-Meier); `None` when not reached within the budget.
     pub median_s: Option<f64>,
     /// The budget (the longest of the trials').
@@ -120,6 +122,10 @@ pub fn pair_stats(trials: &[Trial]) -> Vec<PairStats> {
             PairStats {
                 trials: group.len(),
                 detected: group.iter().filter(|t| t.detected_s.is_some()).count(),
+                stopped: group
+                    .iter()
+                    .filter(|t| t.detected_s.is_none() && t.ended_s < t.budget_s)
+                    .count(),
                 median_s,
                 budget_s: group.iter().map(|t| t.budget_s).fold(0.0, f64::max),
                 bug,
@@ -133,8 +139,8 @@ pub fn pair_stats(trials: &[Trial]) -> Vec<PairStats> {
 /// detected it in at least half of its trials.
 pub fn table(stats: &[PairStats]) -> String {
     let mut out = String::from(
-        "| bug | target | trials | detected within budget | fraction | median time-to-detect |\n\
-         |---|---|---|---|---|---|\n",
+        "| bug | target | trials | detected within budget | stopped early by another crash | fraction | median time-to-detect |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     for s in stats {
         let median = s.median_s.map_or_else(
@@ -143,11 +149,12 @@ pub fn table(stats: &[PairStats]) -> String {
         );
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {} |",
             s.bug,
             s.target,
             s.trials,
             s.detected,
+            s.stopped,
             fraction(s),
             median
         );
@@ -376,10 +383,10 @@ mod tests {
         assert_eq!((stats[1].detected, stats[1].median_s), (1, None));
         let table = table(&stats);
         assert!(
-            table.contains("| B | s | 5 | 3 | 0.60 | 30.0 s |"),
+            table.contains("| B | s | 5 | 3 | 0 | 0.60 | 30.0 s |"),
             "{table}"
         );
-        assert!(table.contains("| B | f | 3 | 1 | 0.33 | not reached (> 600 s) |"));
+        assert!(table.contains("| B | f | 3 | 1 | 0 | 0.33 | not reached (> 600 s) |"));
         assert!(table.contains("at least half of its trials: 1/1 bugs."));
     }
 
@@ -391,6 +398,9 @@ mod tests {
         let refs: Vec<&Trial> = trials.iter().collect();
         // At 10 s only one trial is still at risk, and it detects: nothing survives.
         assert_eq!(curve(&refs), vec![(0.0, 1.0), (10.0, 0.0)]);
+        let stats = pair_stats(&trials);
+        assert_eq!((stats[0].detected, stats[0].stopped), (1, 1));
+        assert!(table(&stats).contains("| B | s | 2 | 1 | 1 | 0.50 | 10.0 s |"));
     }
 
     #[test]
