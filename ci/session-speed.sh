@@ -20,7 +20,7 @@ run() { # name bin corpus round
   mkdir -p "$dir"
   cp "$3"/* "$dir"/
   "$2" "$dir" -max_total_time="$secs" -seed="$4" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 >"$scratch/$1-$4.log" 2>&1 || true
+    -print_final_stats=1 -artifact_prefix="$scratch/" >"$scratch/$1-$4.log" 2>&1 || true
   awk -v n="$1" -v r="$4" '/stat::number_of_executed_units/ {u=$2}
     /stat::average_exec_per_sec/ {e=$2}
     END {printf "%s round %s: %s executions, %s exec/s\n", n, r, u, e}' "$scratch/$1-$4.log"
