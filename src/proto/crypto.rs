@@ -92,8 +92,11 @@ pub struct KeyAgreement {
     /// [`public_key`] or a function with its results.
     pub public_key: fn(&[u8; 32]) -> [u8; 32],
     /// [`shared_secret`] or a function with its results.
-    pub shared_secret: fn(&[u8; 32], &[u8; 32]) -> Result<[u8; 32], ClientKeyError>,
+    pub shared_secret: SharedSecretFn,
 }
+
+/// The signature of [`shared_secret`]: (our secret, the peer's public key) to the secret.
+pub type SharedSecretFn = fn(&[u8; 32], &[u8; 32]) -> Result<[u8; 32], ClientKeyError>;
 
 impl KeyAgreement {
     /// X25519 computed every time: what the server runs.
