@@ -23,6 +23,10 @@ pub(crate) struct Eval {
     /// Repetitions per pair, seeds 1..=N (overrides --quick/--full).
     #[arg(long)]
     reps: Option<u32>,
+    /// Start at this repetition (seed): continue a campaign that was cut short, writing
+    /// the new runs to another --csv, then --report both.
+    #[arg(long, default_value_t = 1)]
+    first_rep: u32,
     /// Only these bugs (ids, e.g. TLS-127).
     #[arg(long, value_delimiter = ',')]
     bugs: Vec<String>,
@@ -79,6 +83,7 @@ impl Eval {
         let config = EvalConfig {
             budget: self.budget.unwrap_or(budget),
             reps: self.reps.unwrap_or(reps),
+            first_rep: self.first_rep,
             bugs: self.bugs.clone(),
             targets: self.targets.clone(),
             no_seeds: self.no_seeds,

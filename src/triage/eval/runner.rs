@@ -20,8 +20,10 @@ const ARTIFACTS: &str = "eval/artifacts";
 pub struct EvalConfig {
     /// Seconds per run.
     pub budget: u64,
-    /// Repetitions per pair, libFuzzer seeds 1..=reps.
+    /// Repetitions per pair, libFuzzer seeds first_rep..=reps.
     pub reps: u32,
+    /// The first repetition to run (1 normally; more to add runs to a campaign cut short).
+    pub first_rep: u32,
     /// Only these bugs (all when empty).
     pub bugs: Vec<String>,
     /// Only these targets (all when empty).
@@ -80,7 +82,7 @@ pub fn run_campaign(
     }
     // Repetition-major: every pair's first run before any pair's second, so a campaign cut
     // short (the CSV is written as runs end) still covers every pair.
-    let work: Vec<_> = (1..=config.reps)
+    let work: Vec<_> = (config.first_rep.max(1)..=config.reps)
         .flat_map(|rep| {
             runnable
                 .iter()
