@@ -259,6 +259,26 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The client slot this action names (0 for the clock).
+    pub fn slot(&self) -> u8 {
+        match self {
+            Action::Send { slot, .. }
+            | Action::Ack { slot, .. }
+            | Action::AckBogus { slot, .. }
+            | Action::Ping { slot }
+            | Action::Sub { slot, .. }
+            | Action::Connect { slot, .. }
+            | Action::Open { slot }
+            | Action::Packet { slot, .. }
+            | Action::Disconnect { slot }
+            | Action::Raw { slot, .. }
+            | Action::Close { slot, .. } => *slot,
+            Action::Advance { .. } => 0,
+        }
+    }
+}
+
 /// How a client leaves or disturbs its transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseHow {
@@ -568,7 +588,7 @@ fn write_action(action: &Action, hold: bool, out: &mut Vec<u8>) {
         out.extend_from_slice(&steps.to_be_bytes());
         return;
     }
-    out.push(slot_of(action));
+    out.push(action.slot());
     match action {
         Action::Send {
             to,
@@ -615,23 +635,6 @@ fn write_action(action: &Action, hold: bool, out: &mut Vec<u8>) {
             CloseHow::KeyUpdate => 2,
         }),
         _ => {}
-    }
-}
-
-fn slot_of(action: &Action) -> u8 {
-    match action {
-        Action::Send { slot, .. }
-        | Action::Ack { slot, .. }
-        | Action::AckBogus { slot, .. }
-        | Action::Ping { slot }
-        | Action::Sub { slot, .. }
-        | Action::Connect { slot, .. }
-        | Action::Open { slot }
-        | Action::Packet { slot, .. }
-        | Action::Disconnect { slot }
-        | Action::Raw { slot, .. }
-        | Action::Close { slot, .. } => *slot,
-        Action::Advance { .. } => 0,
     }
 }
 

@@ -168,7 +168,7 @@ impl World {
                 }
             }
             other => {
-                let Some(i) = self.conn_of(slot_of(other)) else {
+                let Some(i) = self.conn_of(other.slot()) else {
                     return;
                 };
                 self.act_on(i, other);
@@ -1072,24 +1072,6 @@ fn take_close(c: &mut Conn) -> Option<CloseCause> {
         }
     }
     cause
-}
-
-/// The slot an action names.
-fn slot_of(action: &Action) -> u8 {
-    match action {
-        Action::Send { slot, .. }
-        | Action::Ack { slot, .. }
-        | Action::AckBogus { slot, .. }
-        | Action::Ping { slot }
-        | Action::Sub { slot, .. }
-        | Action::Connect { slot, .. }
-        | Action::Open { slot }
-        | Action::Packet { slot, .. }
-        | Action::Disconnect { slot }
-        | Action::Raw { slot, .. }
-        | Action::Close { slot, .. } => *slot,
-        Action::Advance { .. } => 0,
-    }
 }
 
 fn transport_counter(t: Transport) -> &'static str {
