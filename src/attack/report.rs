@@ -4,6 +4,7 @@
 
 use super::campaign::AttackReport;
 use super::finding::{Finding, Oracle};
+use crate::triage::report::xml_escape;
 use std::fmt::Write as _;
 
 /// Thousands separators ("12,345").
@@ -139,20 +140,6 @@ pub fn json(report: &AttackReport) -> String {
         obj.insert("connections_per_s".into(), report.rate().into());
     }
     serde_json::to_string_pretty(&value).unwrap_or_default()
-}
-
-fn xml_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&apos;".to_owned(),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => " ".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 /// The oracles a target is tested by (the process oracles once, under the first target).

@@ -128,7 +128,8 @@ pub fn table(report: &GateReport) -> String {
     out
 }
 
-fn xml_escape(s: &str) -> String {
+/// `s` escaped for XML text and attributes (JUnit reports); control characters become spaces.
+pub(crate) fn xml_escape(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '&' => "&amp;".to_owned(),
