@@ -160,7 +160,7 @@ pub fn crash_meta(target: Target, title: &str, signature: &Signature, source: &s
         target: target.name().to_owned(),
         title: title.to_owned(),
         signature: signature.0.clone(),
-        date: today(),
+        date: super::regression::today(),
         source: source.to_owned(),
         expect: "no-panic".into(),
         outcome: None,
@@ -239,29 +239,6 @@ fn minimized_artifact(log: &str) -> Option<&str> {
         .map(|w| w.trim_matches(|c| c == '"' || c == '\'' || c == ','))
 }
 
-/// Today's date (UTC), YYYY-MM-DD.
-fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0);
-    civil_date(days)
-}
-
-/// The date `days` after 1970-01-01 (Howard Hinnant's civil-from-days).
-fn civil_date(days: u64) -> String {
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,11 +270,11 @@ mod tests {
 
     #[test]
     fn dates_are_utc_calendar_days() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(59), "1970-03-01");
-        assert_eq!(civil_date(11_016), "2000-02-29");
-        assert_eq!(civil_date(19_723), "2024-01-01");
-        assert_eq!(civil_date(20_788), "2026-12-01");
+        assert_eq!(super::super::regression::civil_date(0), "1970-01-01");
+        assert_eq!(super::super::regression::civil_date(59), "1970-03-01");
+        assert_eq!(super::super::regression::civil_date(11_016), "2000-02-29");
+        assert_eq!(super::super::regression::civil_date(19_723), "2024-01-01");
+        assert_eq!(super::super::regression::civil_date(20_788), "2026-12-01");
     }
 
     #[test]
