@@ -119,11 +119,26 @@ impl Client {
         channel_type: ChannelType,
         plaintext: &[u8],
     ) -> Result<(Frame, u32), ClientError> {
+        let (mut send, client_seq) = self.send_unsigned(channel_id, channel_type, plaintext)?;
+        if let Some(cipher) = &self.cipher {
+            send.msg_key = cipher.msg_key(&crypto::send_sign(&send));
+        }
+        Ok((Frame::new(Packet::Send(send)), client_seq))
+    }
+
+    /// An encrypted SEND with an empty msgKey, for callers that change fields before they
+    /// sign (the msgKey of a megabyte payload costs as much as its encryption).
+    pub fn send_unsigned(
+        &mut self,
+        channel_id: &str,
+        channel_type: ChannelType,
+        plaintext: &[u8],
+    ) -> Result<(Send, u32), ClientError> {
         let cipher = self.cipher.as_ref().ok_or(ClientError::NotConnected)?;
         let client_seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let v = self.negotiated_version();
-        let mut send = Send {
+        let send = Send {
             setting: Setting::default(),
             client_seq,
             client_msg_no: format!("m{client_seq}"),
@@ -135,8 +150,7 @@ impl Client {
             topic: None,
             payload: cipher.encrypt(plaintext).into_bytes(),
         };
-        send.msg_key = cipher.msg_key(&crypto::send_sign(&send));
-        Ok((Frame::new(Packet::Send(send)), client_seq))
+        Ok((send, client_seq))
     }
 
     /// Verifies and decrypts a RECV.

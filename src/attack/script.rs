@@ -48,8 +48,8 @@ pub fn play(script: &Script, dialer: &Dialer, tls: &ScriptTls, settle: Duration)
         next_sub: 1,
     };
     for slot in 0..script.clients.len() {
-        let key = script.clients[slot].key.clone();
-        player.connect(slot, &key);
+        let spec = &script.clients[slot];
+        player.connect(slot, &spec.key.clone(), spec.device);
     }
     for step in &script.actions {
         player.apply(&step.action);
@@ -111,7 +111,8 @@ impl Player<'_> {
         Some(self.live.len() - 1)
     }
 
-    fn connect(&mut self, slot: usize, key: &KeyChoice) {
+    /// Opens a connection for `slot` and logs in with `key` as device flag `device`.
+    fn connect(&mut self, slot: usize, key: &KeyChoice, device: u8) {
         let Some(i) = self.open(slot) else {
             return;
         };
@@ -126,7 +127,7 @@ impl Player<'_> {
             device_id: &device_id,
         };
         let live = &mut self.live[i];
-        let bytes = frames::connect(&live.peer.wk, &names, spec.device, key);
+        let bytes = frames::connect(&live.peer.wk, &names, device, key);
         if live.peer.conn.write(Layer::App, &bytes).is_ok() {
             // Refused or not, the conversation goes on as the script says.
             let _ = live.peer.await_connack(self.settle);
@@ -137,7 +138,12 @@ impl Player<'_> {
         match action {
             Action::Connect { slot, key } => {
                 let slot = self.slot(*slot);
-                self.connect(slot, key);
+                self.connect(slot, key, self.script.clients[slot].device);
+            }
+            Action::Device { slot, other } => {
+                let slot = self.slot(*slot);
+                let device = self.script.clients[slot].other_device(*other);
+                self.connect(slot, &KeyChoice::Valid, device);
             }
             Action::Open { slot } => {
                 let slot = self.slot(*slot);

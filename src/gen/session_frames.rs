@@ -198,26 +198,25 @@ pub struct SendSpec<'a> {
 pub fn send(wk: &mut Client, spec: &SendSpec<'_>) -> Option<BuiltSend> {
     let mut p = Patcher::default();
     let channel = p.field(spec.channel);
-    let (mut frame, seq) = wk.send(&channel, spec.ty, spec.plain).ok()?;
-    let cipher = wk.cipher()?.clone();
+    let (mut s, seq) = wk.send_unsigned(&channel, spec.ty, spec.plain).ok()?;
+    let cipher = wk.cipher()?;
     let mut content = Some(spec.plain.to_vec());
-    if let Packet::Send(s) = &mut frame.packet {
-        if let Some(no) = spec.msg_no {
-            s.client_msg_no = p.field(no);
-        }
-        s.setting = Setting(s.setting.0 | spec.setting);
-        if s.setting.has(Setting::STREAM) {
-            s.stream_no = Some(s.client_msg_no.clone());
-        }
-        if s.setting.has(Setting::TOPIC) {
-            s.topic = Some("topic".into());
-        }
-        damage_send(s, spec.damage, spec.plain, &cipher, &mut content);
-        if s.setting.has(Setting::NO_ENCRYPT) {
-            // The payload travels as it is, damaged or not: the recipient reads those bytes.
-            content = Some(s.payload.clone());
-        }
+    if let Some(no) = spec.msg_no {
+        s.client_msg_no = p.field(no);
     }
+    s.setting = Setting(s.setting.0 | spec.setting);
+    if s.setting.has(Setting::STREAM) {
+        s.stream_no = Some(s.client_msg_no.clone());
+    }
+    if s.setting.has(Setting::TOPIC) {
+        s.topic = Some("topic".into());
+    }
+    damage_send(&mut s, spec.damage, spec.plain, cipher, &mut content);
+    if s.setting.has(Setting::NO_ENCRYPT) {
+        // The payload travels as it is, damaged or not: the recipient reads those bytes.
+        content = Some(s.payload.clone());
+    }
+    let frame = Frame::new(Packet::Send(s));
     Some(BuiltSend {
         bytes: p.encode(&frame, wk.negotiated_version()),
         seq,
@@ -225,8 +224,8 @@ pub fn send(wk: &mut Client, spec: &SendSpec<'_>) -> Option<BuiltSend> {
     })
 }
 
-/// Applies `damage` to a well-formed SEND (and signs it again unless the damage is the
-/// signature).
+/// Applies `damage` to an unsigned SEND and signs it (wrongly, for the msgKey damages): one
+/// signature per SEND, as a megabyte payload's msgKey costs as much as its encryption.
 fn damage_send(
     s: &mut Send,
     damage: Damage,
@@ -238,7 +237,7 @@ fn damage_send(
     match damage {
         Damage::None => {}
         Damage::MsgKey | Damage::MsgKeyChars => {
-            let mut k = std::mem::take(&mut s.msg_key).into_bytes();
+            let mut k = cipher.msg_key(&crypto::send_sign(s)).into_bytes();
             if let Some(c) = k.first_mut() {
                 *c = match damage {
                     Damage::MsgKeyChars => b'g',
@@ -250,10 +249,11 @@ fn damage_send(
             return;
         }
         Damage::MsgKeyLength(n) => {
+            let key = cipher.msg_key(&crypto::send_sign(s));
             s.msg_key = match n % 3 {
                 0 => String::new(),
-                1 => s.msg_key.chars().take(16).collect(),
-                _ => format!("{}00", s.msg_key),
+                1 => key.chars().take(16).collect(),
+                _ => format!("{key}00"),
             };
             return;
         }

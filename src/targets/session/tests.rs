@@ -80,12 +80,14 @@ fn a_message_at_the_frame_limit_reaches_a_websocket_user_and_one_over_closes_the
         ],
     );
     let o = run_script(&s);
-    assert_eq!(o.get("large_recv"), 1, "{o}");
+    // Once live, and again when the receiver rejoins at the end: it never acknowledged it.
+    assert_eq!(o.get("large_recv"), 2, "{o}");
+    assert_eq!(o.get("rejoin_recv"), 1, "{o}");
     assert_eq!(o.get("sendack_success"), 1, "{o}");
     assert_eq!(
-        o.get("disconnects"),
+        o.get("disconnects") - o.get("kicks"),
         1,
-        "the oversized SEND closes its sender: {o}"
+        "the oversized SEND closes its sender (the other DISCONNECT is the rejoin's kick): {o}"
     );
 }
 
@@ -154,10 +156,34 @@ fn kicks_and_reconnects_redeliver_what_was_not_acknowledged() {
         ],
     );
     let o = run_script(&s);
-    assert_eq!(o.get("kicks"), 1, "{o}");
+    // The second connection kicks the first; the final rejoin kicks the third.
+    assert_eq!(o.get("kicks"), 2, "{o}");
     // "one" to the first connection and again to the second (not yet acknowledged); then
-    // only "two" to the third: "one" was acknowledged.
+    // only "two" to the third: "one" was acknowledged. The rejoin gets "two" once more.
     assert_eq!(o.get("recv"), 3, "{o}");
+    assert_eq!((o.get("rejoins"), o.get("rejoin_recv")), (1, 1), "{o}");
+}
+
+#[test]
+fn a_second_device_stays_online_and_both_devices_get_the_users_messages() {
+    let device = Step {
+        action: Action::Device { slot: 0, other: 0 },
+        hold: false,
+    };
+    let s = script(
+        vec![spec(0, Transport::Tcp), spec(1, Transport::Ws)],
+        vec![
+            device,
+            send(1, Dest::Slot(0), Body::Text(b"both".to_vec()), Damage::None),
+        ],
+    );
+    let o = run_script(&s);
+    assert_eq!(o.get("second_devices"), 1, "{o}");
+    assert_eq!(o.get("recv"), 2, "one RECV per device: {o}");
+    // Unacknowledged on both devices: each device rejoins, kicks its old connection (the
+    // second device kicked nobody) and gets it again.
+    assert_eq!((o.get("rejoins"), o.get("rejoin_recv")), (2, 2), "{o}");
+    assert_eq!(o.get("kicks"), 2, "{o}");
 }
 
 #[test]

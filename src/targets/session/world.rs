@@ -54,6 +54,10 @@ struct Conn {
     /// The client's key choice and version (what its CONNACK must say).
     key: KeyChoice,
     version: u8,
+    /// The device flag its CONNECT carries.
+    device: u8,
+    /// Opened by the final rejoin (its logins and RECVs are counted apart).
+    rejoin: bool,
     /// A CONNACK arrived.
     connack: bool,
     logged_in: bool,
@@ -134,7 +138,41 @@ impl World {
                 self.settle();
             }
         }
+        self.settle();
+        self.check_open();
+        self.rejoin();
         self.finish()
+    }
+
+    /// Every user who was sent something comes back once more on each device it used (its
+    /// slot's transport, a valid key): whatever still waits for it must arrive now, exactly
+    /// once, and nothing it acknowledged. Redelivery bugs show only at a login, and a script
+    /// need not end with one.
+    fn rejoin(&mut self) {
+        let mut done = BTreeSet::new();
+        for j in (0..self.conns.len()).rev() {
+            let c = &self.conns[j];
+            let Some(uid) = c.uid.as_str().filter(|_| c.logged_in && c.slot != WITNESS_SLOT)
+            else {
+                continue;
+            };
+            let sent_to = self.conns.iter().any(|o| o.uid == c.uid && !o.received.is_empty())
+                || !self.ledger.login(uid).may.is_empty();
+            if !sent_to || !done.insert((uid.to_owned(), c.device)) {
+                continue;
+            }
+            let (slot, device, uid) = (c.slot, c.device, c.uid.clone());
+            let spec = ClientSpec {
+                version: c.version,
+                key: KeyChoice::Valid,
+                ..self.specs[slot].clone()
+            };
+            let i = self.new_conn(slot, uid, &spec);
+            self.conns[i].device = device;
+            self.conns[i].rejoin = true;
+            self.send_connect(i, slot, &KeyChoice::Valid);
+        }
+        self.settle();
     }
 
     /// Lets the connections exchange bytes until quiet, then checks buffers and settles
@@ -155,6 +193,13 @@ impl World {
         let slot_index = |s: &u8, n: usize| usize::from(*s) % n.max(1);
         match action {
             Action::Connect { slot, key } => self.connect(slot_index(slot, self.specs.len()), key),
+            Action::Device { slot, other } => {
+                let slot = slot_index(slot, self.specs.len());
+                let i = self.open_conn(slot);
+                self.conns[i].device = self.specs[slot].other_device(*other);
+                self.send_connect(i, slot, &KeyChoice::Valid);
+                self.outcome.count("second_devices", 1);
+            }
             Action::Open { slot } => {
                 self.open_conn(slot_index(slot, self.specs.len()));
             }
@@ -273,7 +318,10 @@ impl World {
                 CloseHow::Abrupt => self.peer_gone(i),
                 CloseHow::KeyUpdate => self.conns[i].link.key_update(),
             },
-            Action::Connect { .. } | Action::Open { .. } | Action::Advance { .. } => {}
+            Action::Connect { .. }
+            | Action::Device { .. }
+            | Action::Open { .. }
+            | Action::Advance { .. } => {}
         }
     }
 
@@ -334,6 +382,8 @@ impl World {
             chunk: usize::from(spec.chunk),
             key: spec.key.clone(),
             version: spec.version,
+            device: spec.device,
+            rejoin: false,
             connack: false,
             logged_in: false,
             open: true,
@@ -397,8 +447,8 @@ impl World {
             spec.device_id
                 .render(|_| format!("{uid_for_device}-device")),
         );
-        let device = spec.device;
         let c = &mut self.conns[i];
+        let device = c.device;
         c.key = key.clone();
         let names = ConnectNames {
             uid: &c.uid,
@@ -690,7 +740,9 @@ impl World {
         }
         let c = &mut self.conns[i];
         c.expected = expected;
-        if c.slot != WITNESS_SLOT {
+        if c.rejoin {
+            self.outcome.count("rejoins", 1);
+        } else if c.slot != WITNESS_SLOT {
             self.outcome.count("connack_success", 1);
         }
     }
@@ -744,7 +796,9 @@ impl World {
         if plain.len() > 16 * 1024 {
             self.outcome.count("large_recv", 1);
         }
-        if c.slot != WITNESS_SLOT {
+        if c.rejoin {
+            self.outcome.count("rejoin_recv", 1);
+        } else if c.slot != WITNESS_SLOT {
             self.outcome.count("recv", 1);
         }
         c.received.push(r);
@@ -965,9 +1019,36 @@ impl World {
         }
     }
 
-    /// Final oracles.
+    /// Final oracles (after the rejoin).
     fn finish(mut self) -> Outcome {
         self.settle();
+        self.check_open();
+        self.witness_chat();
+        for c in &self.conns {
+            let want = u32::from(c.server.is_closed());
+            assert_eq!(
+                c.close_events,
+                want,
+                "connection {} reported {} close events, expected {want}",
+                c.server.id(),
+                c.close_events
+            );
+        }
+        let closed = self.conns.iter().filter(|c| c.server.is_closed()).count();
+        let mut outcome = self.outcome;
+        outcome.count("close_events", closed as u64);
+        outcome.verdict = format!(
+            "{} connections, {} logins, {} messages accepted",
+            self.conns.len(),
+            outcome.get("connack_success"),
+            self.ledger.len()
+        );
+        outcome
+    }
+
+    /// Every open, logged-in connection got all it must have and a SENDACK for each SEND
+    /// the server read, and none was told SENDER_OFFLINE without being kicked.
+    fn check_open(&self) {
         for c in &self.conns {
             if !(c.open && c.logged_in) || c.server.is_closed() {
                 continue;
@@ -990,27 +1071,6 @@ impl World {
                 }
             }
         }
-        self.witness_chat();
-        for c in &self.conns {
-            let want = u32::from(c.server.is_closed());
-            assert_eq!(
-                c.close_events,
-                want,
-                "connection {} reported {} close events, expected {want}",
-                c.server.id(),
-                c.close_events
-            );
-        }
-        let closed = self.conns.iter().filter(|c| c.server.is_closed()).count();
-        let mut outcome = self.outcome;
-        outcome.count("close_events", closed as u64);
-        outcome.verdict = format!(
-            "{} connections, {} logins, {} messages accepted",
-            self.conns.len(),
-            outcome.get("connack_success"),
-            self.ledger.len()
-        );
-        outcome
     }
 
     /// Two clients the script cannot address log in over plain TCP and chat.
