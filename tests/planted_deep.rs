@@ -2,17 +2,19 @@
 //! --test planted_deep`): for each bug, the shortest scenario from `src/planted/deep.rs`,
 //! run once with the bug off (the server is right) and once with it on (the client sees the
 //! documented failure and the TRIGGERED canary counts). The hub scenarios run in the
-//! simulation (`wkfuzz::sim`), WSS-BIG over real sockets.
+//! simulation (`wkfuzz::sim`), WSS-BIG in the `session` target's world (real TLS and
+//! WebSocket layers on both sides).
 #![cfg(feature = "planted-bugs")]
 
-mod common;
-
-use common::{TestServer, User};
 use std::sync::Mutex;
 use wkfuzz::client::Client;
 use wkfuzz::planted::{self, Bug};
 use wkfuzz::proto::{ChannelType, DeviceFlag, Disconnect, Frame, Packet, ReasonCode};
+use wkfuzz::gen::names::Name;
+use wkfuzz::gen::script::{Action, Body, ClientSpec, Damage, Dest, Script, Step};
 use wkfuzz::sim::Sim;
+use wkfuzz::targets::session::run_script;
+use wkfuzz::transport::Transport;
 
 /// The plan is process-wide: one scenario at a time.
 static PLAN: Mutex<()> = Mutex::new(());
@@ -44,9 +46,11 @@ fn ids(sim: &mut Sim, i: usize) -> Vec<i64> {
 }
 
 #[test]
-fn kick_ack_redelivers_an_acknowledged_message_after_a_kick() {
+fn kick_ack_redelivers_an_acknowledged_message_after_a_second_kick() {
     let scenario = || {
         let mut sim = Sim::new();
+        sim.login("alice", DeviceFlag::APP, 4);
+        // The bug hands over only from a connection that took over from an older one.
         let alice = sim.login("alice", DeviceFlag::APP, 4);
         let bob = sim.login("bob", DeviceFlag::APP, 4);
         sim.send_text(bob, "alice", ChannelType::PERSON, "first");
@@ -192,41 +196,49 @@ fn login_2dev_skips_the_backlog_for_a_second_device() {
 }
 
 #[test]
-fn wss_big_misframes_a_large_backlog_message_to_a_websocket_client_over_tls() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
+    let send = |body, hold| Step {
+        action: Action::Send {
+            slot: 0,
+            to: Dest::Slot(1),
+            body,
+            damage: Damage::None,
+            msg_no: Name::Pool(0),
+            setting: 0,
+        },
+        hold,
+    };
+    // A TCP sender and a WSS receiver in the `session` world: the production engine on
+    // both sides, the strict client reader on the receiver's.
+    let run = |actions: Vec<Step>| {
+        let script = Script {
+            clients: vec![
+                ClientSpec::ordinary(0),
+                ClientSpec {
+                    transport: Transport::Wss,
+                    ..ClientSpec::ordinary(1)
+                },
+            ],
+            groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
+            actions,
+        };
+        std::panic::catch_unwind(|| run_script(&script).get("large_recv"))
+            .map_err(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
+    };
+    let (tiny, large) = (Body::Sized(1), Body::Sized(15)); // 1 and 200,000 bytes
     let scenario = || {
-        runtime.block_on(async {
-            let server = TestServer::start().await;
-            let mut bob = User::tcp(&server, "bob", 4).await;
-            bob.login(DeviceFlag::APP).await;
-            let mut carol = User::websocket(&server, true, "carol", 4).await;
-            carol.login(DeviceFlag::APP).await;
-            // A large message written alone takes the right path, bug or not.
-            let alone = "y".repeat(20_000);
-            bob.send_text("carol", ChannelType::PERSON, &alone).await;
-            assert_eq!(carol.recv_text().await.1, alone);
-            // Alice is offline: her login writes CONNACK and the waiting message together.
-            let big = "x".repeat(20_000);
-            bob.send_text("alice", ChannelType::PERSON, &big).await;
-            let mut alice = User::websocket(&server, true, "alice", 4).await;
-            alice.login(DeviceFlag::APP).await;
-            let got = alice
-                .try_expect(|p| matches!(p, Packet::Recv(_)))
-                .await
-                .map(|f| match f.packet {
-                    Packet::Recv(r) => alice.client.open(&r).map(|p| p.len()).unwrap_or(0),
-                    _ => 0,
-                });
-            server.shutdown().await;
-            got
-        })
+        // Alone, it goes out in a write of its own; at the final rejoin, in the login's
+        // write after the CONNACK.
+        let alone = run(vec![send(large.clone(), false)]);
+        // Held behind a tiny one, both SENDs reach the server in one read and both RECVs go
+        // out in one write.
+        let together = run(vec![send(tiny.clone(), true), send(large.clone(), false)]);
+        (alone, together)
     };
     let (off, on, triggered) = off_and_on(Bug::WssBig, scenario);
-    assert_eq!(off, Ok(20_000), "the large message arrives whole");
-    let error = on.expect_err("the client cannot read the fragments");
-    assert!(error.contains("read error"), "{error}");
+    assert_eq!(off, (Ok(2), Ok(2)), "live and again at the rejoin, whole");
+    assert_eq!(on.0, Ok(2), "alone and in a login's write it still arrives whole");
+    let error = on.1.expect_err("the client cannot read the fragments");
+    assert!(error.contains("WebSocket"), "{error}");
     assert_eq!(triggered, 1);
 }

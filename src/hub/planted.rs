@@ -16,8 +16,12 @@ pub(super) struct State {
     /// KICK-ACK: per connection, the messages it was delivered, oldest first, trimmed from
     /// the front on each acknowledgement.
     in_flight: BTreeMap<ConnId, VecDeque<Arc<Message>>>,
+    /// KICK-ACK: connections that took over from an older one (only they hand over).
+    took_over: BTreeSet<ConnId>,
     /// SUB-2DEV: per (group, uid), the device flags the user joined from.
     joined_from: BTreeMap<(String, String), BTreeSet<u8>>,
+    /// NAME-CUT: (uid, message id) pairs some connection of the uid was written.
+    shown: BTreeSet<(String, i64)>,
 }
 
 impl Hub {
@@ -27,6 +31,11 @@ impl Hub {
             if enabled(Bug::KickAck) {
                 let list = self.planted.in_flight.entry(conn).or_default();
                 list.push_back(msg.clone());
+            }
+            if enabled(Bug::NameCut) {
+                if let Some(uid) = self.uid_of(conn).map(str::to_owned) {
+                    self.planted.shown.insert((uid, msg.message_id));
+                }
             }
         }
     }
@@ -55,9 +64,10 @@ impl Hub {
     }
 
     /// At `conn`'s login as `uid` (after any kick of `kicked`), given the backlog: what to
-    /// queue to it. NAME-CUT logs the backlog's group messages; LOGIN-2DEV may drop the
-    /// backlog; KICK-ACK appends the kicked
-    /// connection's in-flight messages the backlog lacks.
+    /// queue to it. NAME-CUT logs the backlog's group messages no connection of the uid was
+    /// shown (sent while it was offline); LOGIN-2DEV may drop the backlog; KICK-ACK appends
+    /// the kicked connection's in-flight messages the backlog lacks, when the kicked one had
+    /// itself taken over from an older connection.
     pub(super) fn planted_login(
         &mut self,
         conn: ConnId,
@@ -67,7 +77,13 @@ impl Hub {
     ) -> Vec<Arc<Message>> {
         let mut out = backlog;
         if enabled(Bug::NameCut) {
-            for msg in out.iter().filter(|m| m.channel_type == ChannelType::GROUP) {
+            let unseen =
+                |m: &&Arc<Message>| !self.planted.shown.contains(&(uid.to_owned(), m.message_id));
+            for msg in out
+                .iter()
+                .filter(|m| m.channel_type == ChannelType::GROUP)
+                .filter(unseen)
+            {
                 deep::name_cut_log(&msg.channel_id);
             }
         }
@@ -81,8 +97,14 @@ impl Hub {
             }
         }
         if let Some(old) = kicked.filter(|_| enabled(Bug::KickAck)) {
+            self.planted.took_over.insert(conn);
             let waiting: Vec<i64> = self.pending.iter(uid).map(|m| m.message_id).collect();
             let old_list = self.planted.in_flight.remove(&old).unwrap_or_default();
+            let old_list = if self.planted.took_over.remove(&old) {
+                old_list
+            } else {
+                VecDeque::new()
+            };
             out.extend(deep::kick_ack_handover(
                 &old_list,
                 |m| m.message_id,
@@ -130,5 +152,6 @@ impl Hub {
     /// `conn` is gone.
     pub(super) fn planted_closed(&mut self, conn: ConnId) {
         self.planted.in_flight.remove(&conn);
+        self.planted.took_over.remove(&conn);
     }
 }

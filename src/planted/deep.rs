@@ -5,10 +5,10 @@
 //!
 //! | bug | hook (where the real fix lives) | trigger | shortest path |
 //! |---|---|---|---|
-//! | KICK-ACK | `hub` `Hub::poll_outgoing` (records deliveries), `Hub::recvack` (trims from the front), `Hub::login` (hands over on a kick) | a kicked connection's in-flight list holds a message no longer waiting for its user | a connection gets two messages, acknowledges the second, its user logs in again on the same device |
-//! | WSS-BIG | `transport::ws` `Open::write_frames` | a wkproto frame over 16 KiB that follows another frame in the same write, to a WebSocket client over TLS | a large message waits for a user who logs in over WSS (CONNACK and backlog go out in one write), or two messages reach a WSS client together, the second over 16 KiB |
+//! | KICK-ACK | `hub` `Hub::poll_outgoing` (records deliveries), `Hub::recvack` (trims from the front), `Hub::login` (hands over on a kick) | a kicked connection that had itself taken over from an older one holds, in its in-flight list, a message no longer waiting for its user | a user logs in twice on one device; the second connection gets two messages and acknowledges the second; the user logs in a third time on that device |
+//! | WSS-BIG | `transport::ws` `Open::write_frames` | a wkproto frame over 16 KiB that follows a RECV in the same write, to a WebSocket client over TLS, outside a login's CONNACK-and-backlog write | two messages reach a WSS client together (sent in one write), the second over 16 KiB |
 //! | SUB-2DEV | `hub` `Hub::subscribe` (records the device), `Hub::send` (recipients) | a group send whose recipients include a user who joined from two devices | one user joins a group from two devices, another member sends to it |
-//! | NAME-CUT | `hub` `Hub::login` (the backlog replay log) | a group id over 128 bytes whose byte 128 is inside a character, in the backlog of a member who logs in | two members of such a group, one goes offline, the other sends to it, the first logs in again |
+//! | NAME-CUT | `hub` `Hub::login` (the backlog replay log) | a group id over 128 bytes whose byte 128 is inside a character, on a message in the backlog of a member who logs in, which no connection of the member was shown before | two members of such a group, one goes offline, the other sends to it, the first logs in again |
 //! | ACK-OTHER | `hub` `Hub::recvack` (the feature's `recvack_planted`) | a RECVACK whose id and sequence are a message waiting for another user, not for the acker | a message waits for one user, another acknowledges its id and sequence |
 //! | LOGIN-2DEV | `hub` `Hub::login` | a login with messages waiting while another connection of the uid is online | a message reaches one device, a second device logs in |
 //!
@@ -30,9 +30,10 @@ pub fn kick_ack_trim<T>(in_flight: &mut VecDeque<T>) {
     in_flight.pop_front();
 }
 
-/// KICK-ACK, in `Hub::login` after a kick: the kicked connection's in-flight messages that
-/// the login's backlog does not already carry are handed to the new connection ("nothing
-/// the old device was shown is lost"). Every one of them was acknowledged: handing it over
+/// KICK-ACK, in `Hub::login` after a kick of a connection that had itself taken over from
+/// an older one (the hub hands over only along such a chain): the kicked connection's
+/// in-flight messages that the login's backlog does not already carry are handed to the new
+/// connection ("nothing the old device was shown is lost"). Every one of them was acknowledged: handing it over
 /// delivers it again. `waiting` is the ids still waiting for the user.
 pub fn kick_ack_handover<T: Clone>(
     in_flight: &VecDeque<T>,
@@ -54,11 +55,12 @@ pub fn kick_ack_handover<T: Clone>(
 /// Size of the WebSocket fragments WSS-BIG cuts large frames into: one TLS record.
 const TLS_RECORD: usize = 16 * 1024;
 
-/// WSS-BIG, in `Open::write_frames` over TLS, for a frame that follows another frame in the
-/// same write (a login's CONNACK and backlog, messages delivered together): a frame longer
+/// WSS-BIG, in `Open::write_frames` over TLS, for a frame that follows a RECV in the same
+/// write (messages delivered together; a login's write, CONNACK and backlog, is spared): a
+/// frame longer
 /// than one TLS record is sent as record-sized fragments so that each fits one record, but
 /// every fragment is written with the binary opcode where all but the first must be
-/// continuations (0x0). A large frame written alone takes the right path. Returns the raw
+/// continuations (0x0). A large frame written alone or in a login's write takes the right path. Returns the raw
 /// WebSocket bytes (server frames are unmasked) for such a frame, `None` for others.
 pub fn wss_big_frames(payload: &[u8]) -> Option<Vec<u8>> {
     reached(Bug::WssBig);
@@ -109,7 +111,8 @@ const LOGGED_ID: usize = 128;
 /// NAME-CUT, in `Hub::login` for each group message of the backlog: the replay log shortens
 /// a long group id to its first 128 bytes by slicing the `str`, which panics when byte 128
 /// is not a character boundary (the fix: `floor_char_boundary`, or no cut). Live delivery
-/// does not log, so only a member who was offline when the message was sent reaches it.
+/// does not log, nor does a replay of a message the member was already shown, so only a
+/// member who was offline when the message was sent reaches it.
 pub fn name_cut_log(group_id: &str) {
     reached(Bug::NameCut);
     if group_id.len() <= LOGGED_ID {

@@ -128,7 +128,9 @@ impl Open {
     fn write_frames(&mut self, plain: &[u8], out: &mut Vec<u8>) {
         let mut rest = plain;
         #[cfg(feature = "planted-bugs")]
-        let mut after_another = false;
+        let mut after_recv = false;
+        #[cfg(feature = "planted-bugs")]
+        let login_write = plain.first().is_some_and(|b| b >> 4 == 2); // starts with CONNACK
         while !rest.is_empty() {
             // Our own output, so split_frame always finds a whole frame; anything else is
             // sent as it is rather than dropped.
@@ -141,7 +143,12 @@ impl Open {
                 rest.get(len..).unwrap_or_default(),
             );
             #[cfg(feature = "planted-bugs")]
-            if let Some(raw) = (self.wss_big && std::mem::replace(&mut after_another, true))
+            let follows_recv = std::mem::replace(
+                &mut after_recv,
+                frame.first().is_some_and(|b| b >> 4 == 5), // RECV
+            );
+            #[cfg(feature = "planted-bugs")]
+            if let Some(raw) = (self.wss_big && follows_recv && !login_write)
                 .then(|| crate::planted::deep::wss_big_frames(frame))
                 .flatten()
             {

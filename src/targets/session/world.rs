@@ -152,11 +152,17 @@ impl World {
         let mut done = BTreeSet::new();
         for j in (0..self.conns.len()).rev() {
             let c = &self.conns[j];
-            let Some(uid) = c.uid.as_str().filter(|_| c.logged_in && c.slot != WITNESS_SLOT)
+            let Some(uid) = c
+                .uid
+                .as_str()
+                .filter(|_| c.logged_in && c.slot != WITNESS_SLOT)
             else {
                 continue;
             };
-            let sent_to = self.conns.iter().any(|o| o.uid == c.uid && !o.received.is_empty())
+            let sent_to = self
+                .conns
+                .iter()
+                .any(|o| o.uid == c.uid && !o.received.is_empty())
                 || !self.ledger.login(uid).may.is_empty();
             if !sent_to || !done.insert((uid.to_owned(), c.device)) {
                 continue;
