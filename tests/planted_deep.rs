@@ -225,7 +225,7 @@ fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
         std::panic::catch_unwind(|| run_script(&script).get("large_recv"))
             .map_err(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
     };
-    let (tiny, large) = (Body::Sized(1), Body::Sized(15)); // 1 and 200,000 bytes
+    let (tiny, large) = (Body::Sized(1), Body::Sized(15)); // 1 and 70,000 bytes
     let scenario = || {
         // Alone, it goes out in a write of its own; at the final rejoin, in the login's
         // write after the CONNACK.
