@@ -187,6 +187,41 @@ fn a_second_device_stays_online_and_both_devices_get_the_users_messages() {
 }
 
 #[test]
+fn a_second_device_joins_the_users_groups_and_group_messages_reach_it_once() {
+    let step = |action| Step {
+        action,
+        hold: false,
+    };
+    let join = |slot| {
+        step(Action::Sub {
+            slot,
+            group: 0,
+            action: 0,
+            ty: 2,
+            sub_no: Name::Pool(0),
+        })
+    };
+    let s = script(
+        vec![spec(0, Transport::Tcp), spec(1, Transport::Wss)],
+        vec![
+            join(0),
+            join(1),
+            step(Action::Device { slot: 0, other: 1 }),
+            send(
+                1,
+                Dest::Group(0),
+                Body::Text(b"team".to_vec()),
+                Damage::None,
+            ),
+        ],
+    );
+    let o = run_script(&s);
+    // Two SUBs by the script, one more by the second device.
+    assert_eq!(o.get("suback_success"), 3, "{o}");
+    assert_eq!(o.get("recv"), 2, "once per device of the other member: {o}");
+}
+
+#[test]
 fn every_seed_script_runs_clean_and_together_they_reach_every_mode() {
     let mut total = Outcome::new("");
     for s in scripts() {

@@ -201,10 +201,7 @@ impl World {
             Action::Connect { slot, key } => self.connect(slot_index(slot, self.specs.len()), key),
             Action::Device { slot, other } => {
                 let slot = slot_index(slot, self.specs.len());
-                let i = self.open_conn(slot);
-                self.conns[i].device = self.specs[slot].other_device(*other);
-                self.send_connect(i, slot, &KeyChoice::Valid);
-                self.outcome.count("second_devices", 1);
+                self.second_device(slot, *other);
             }
             Action::Open { slot } => {
                 self.open_conn(slot_index(slot, self.specs.len()));
@@ -224,6 +221,31 @@ impl World {
                 };
                 self.act_on(i, other);
             }
+        }
+    }
+
+    /// The slot's user logs in on another device and, as an app does on a new device,
+    /// joins again every group the user is in (so a group has one user on two devices).
+    fn second_device(&mut self, slot: usize, other: u8) {
+        let i = self.open_conn(slot);
+        self.conns[i].device = self.specs[slot].other_device(other);
+        self.send_connect(i, slot, &KeyChoice::Valid);
+        self.outcome.count("second_devices", 1);
+        let Some(uid) = self.conns[i].uid.as_str().map(str::to_owned) else {
+            return;
+        };
+        let joined: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.contains(&uid))
+            .map(|(g, _)| g.clone())
+            .collect();
+        for group in joined {
+            let sub_no = Text::Str(format!("s{}", self.next_sub));
+            self.next_sub += 1;
+            let c = &mut self.conns[i];
+            let bytes = frames::sub(&c.wk, &Text::Str(group), &sub_no, 2, 0);
+            c.link.send(&bytes);
         }
     }
 
