@@ -197,6 +197,16 @@ pub(crate) fn scripts() -> Vec<Script> {
             sized(0, Dest::Slot(2), Body::Fit(1)),
         ],
     ));
+    // A second device (no group: with one, the user would join it twice); the message it
+    // and the first device get is acknowledged, so the final rejoin finds nothing waiting.
+    out.push(script(
+        vec![spec(0, 4, Transport::Ws), spec(1, 4, Transport::Tcp)],
+        vec![
+            A::Device { slot: 0, other: 0 },
+            text(1, Dest::Slot(0), "to both devices"),
+            A::Ack { slot: 0, nth: 0 },
+        ],
+    ));
     // Damaged SENDs, then an undamaged one on the same connection.
     let damaged = |d: Damage| A::Send {
         slot: 0,

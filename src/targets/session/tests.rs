@@ -245,6 +245,8 @@ fn every_seed_script_runs_clean_and_together_they_reach_every_mode() {
         "pongs",
         "raw_actions",
         "layer_failures",
+        "second_devices",
+        "rejoins",
     ] {
         assert!(total.get(counter) > 0, "no seed reaches {counter}: {total}");
     }
