@@ -273,3 +273,18 @@ fn random_scripts_reach_the_application_layer() {
     eprintln!("{logins}/{n} log in, {recvs}/{n} deliver a RECV");
     assert!(logins as usize > n / 2, "{logins}/{n} log in");
 }
+
+#[test]
+fn a_send_read_as_the_rest_of_a_raw_partial_frame_needs_no_sendack() {
+    // Found by the second-set evaluation as a false alarm of "every SEND the server read
+    // gets a SENDACK": raw bytes [0x3d, 0x59] announce a SEND of 89 bytes, a CONNACK-type
+    // packet and the script's next SEND are exactly its body (whose msgKey cannot verify),
+    // so that SEND gets no SENDACK of its own and the server is right.
+    let input = [
+        0x1c, 0x1c, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x60, 0x02, 0x9c, 0x60,
+        0x02, 0x3d, 0x59, 0x59, 0x59, 0x52, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2b, 0xc8,
+        0x3f, 0x7b, 0xe0, 0x9c, 0x02, 0x60, 0x63, 0x02, 0x2e,
+    ];
+    let o = super::run(&input);
+    assert_eq!((o.get("sends"), o.get("sendack_success")), (2, 1), "{o}");
+}
