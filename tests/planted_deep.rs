@@ -8,10 +8,10 @@
 
 use std::sync::Mutex;
 use wkfuzz::client::Client;
-use wkfuzz::planted::{self, Bug};
-use wkfuzz::proto::{ChannelType, DeviceFlag, Disconnect, Frame, Packet, ReasonCode};
 use wkfuzz::gen::names::Name;
 use wkfuzz::gen::script::{Action, Body, ClientSpec, Damage, Dest, Script, Step};
+use wkfuzz::planted::{self, Bug};
+use wkfuzz::proto::{ChannelType, DeviceFlag, Disconnect, Frame, Packet, ReasonCode};
 use wkfuzz::sim::Sim;
 use wkfuzz::targets::session::run_script;
 use wkfuzz::transport::Transport;
@@ -237,7 +237,11 @@ fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
     };
     let (off, on, triggered) = off_and_on(Bug::WssBig, scenario);
     assert_eq!(off, (Ok(2), Ok(2)), "live and again at the rejoin, whole");
-    assert_eq!(on.0, Ok(2), "alone and in a login's write it still arrives whole");
+    assert_eq!(
+        on.0,
+        Ok(2),
+        "alone and in a login's write it still arrives whole"
+    );
     let error = on.1.expect_err("the client cannot read the fragments");
     assert!(error.contains("WebSocket"), "{error}");
     assert_eq!(triggered, 1);
