@@ -82,6 +82,13 @@ impl Ledger {
         Expected { may, must }
     }
 
+    /// Whether anything waits (or may wait) for `uid`: what [`Ledger::login`] would return
+    /// is not empty.
+    pub(super) fn waits_for(&self, uid: &str) -> bool {
+        let any = |m: &BTreeMap<String, BTreeSet<i64>>| m.get(uid).is_some_and(|w| !w.is_empty());
+        any(&self.waiting) || any(&self.maybe_waiting)
+    }
+
     /// A connection of `uid` acknowledged `id`, and the server certainly read it.
     pub(super) fn acked(&mut self, uid: &str, id: i64) {
         if let Some(w) = self.waiting.get_mut(uid) {

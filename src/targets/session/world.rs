@@ -166,7 +166,7 @@ impl World {
                 .conns
                 .iter()
                 .any(|o| o.uid == c.uid && !o.received.is_empty())
-                || !self.ledger.login(uid).may.is_empty();
+                || self.ledger.waits_for(uid);
             if !sent_to || !done.insert((uid.to_owned(), c.device)) {
                 continue;
             }
@@ -181,7 +181,6 @@ impl World {
             self.conns[i].rejoin = true;
             self.send_connect(i, slot, &KeyChoice::Valid);
         }
-        self.settle();
     }
 
     /// Lets the connections exchange bytes until quiet, then checks buffers and settles
