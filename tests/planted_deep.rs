@@ -205,6 +205,7 @@ fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
             damage: Damage::None,
             msg_no: Name::Pool(0),
             setting: 0,
+            copies: 1,
         },
         hold,
     };
@@ -244,5 +245,105 @@ fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
     );
     let error = on.1.expect_err("the client cannot read the fragments");
     assert!(error.contains("WebSocket"), "{error}");
+    assert_eq!(triggered, 1);
+}
+
+/// Runs `script` in the `session` world: its counters' `key`, or the failure's message.
+fn session(script: &Script, key: &str) -> Result<u64, String> {
+    std::panic::catch_unwind(|| run_script(script).get(key))
+        .map_err(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
+}
+
+fn step(action: Action) -> Step {
+    Step {
+        action,
+        hold: false,
+    }
+}
+
+fn send_step(slot: u8, to: Dest, body: Body, copies: u8) -> Step {
+    step(Action::Send {
+        slot,
+        to,
+        body,
+        damage: Damage::None,
+        msg_no: Name::Pool(0),
+        setting: 0,
+        copies,
+    })
+}
+
+/// The `session` script's own moves reach each bug in one or two steps: the fuzzer's
+/// shortest paths (copies of a SEND, members named in the spec, an ack of a message that
+/// waits for someone else).
+#[test]
+fn wss_big_is_one_send_sent_twice_to_a_wss_user() {
+    let script = Script {
+        clients: vec![
+            ClientSpec::ordinary(0),
+            ClientSpec {
+                transport: Transport::Wss,
+                ..ClientSpec::ordinary(1)
+            },
+        ],
+        groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
+        actions: vec![send_step(0, Dest::Slot(1), Body::Sized(15), 2)],
+    };
+    let (off, on, triggered) = off_and_on(Bug::WssBig, || session(&script, "large_recv"));
+    assert_eq!(off, Ok(4), "both live, both again at the rejoin");
+    let error = on.expect_err("the second frame is misframed");
+    assert!(error.contains("WebSocket"), "{error}");
+    assert!(triggered >= 1);
+}
+
+#[test]
+fn name_cut_is_a_member_away_while_the_group_talks() {
+    let member = |uid| ClientSpec {
+        joins: 0b001,
+        ..ClientSpec::ordinary(uid)
+    };
+    // 127 ASCII bytes and then "中": byte 128 is inside it.
+    let split = Name::Wide {
+        ch: 1,
+        len: 17,
+        shift: 1,
+        whole: false,
+    };
+    let script = Script {
+        clients: vec![member(0), member(1)],
+        groups: [split, Name::Pool(1), Name::Pool(2)],
+        actions: vec![
+            step(Action::Close {
+                slot: 0,
+                how: wkfuzz::gen::script::CloseHow::Polite,
+            }),
+            send_step(1, Dest::Group(0), Body::Text(b"while away".to_vec()), 1),
+        ],
+    };
+    let (off, on, triggered) = off_and_on(Bug::NameCut, || session(&script, "rejoin_recv"));
+    assert_eq!(off, Ok(1), "the member gets it when it comes back");
+    let message = on.expect_err("the login's backlog replay panics");
+    assert!(message.contains("char boundary"), "{message}");
+    assert_eq!(triggered, 1);
+}
+
+#[test]
+fn ack_other_is_an_ack_naming_a_message_that_waits_for_someone_else() {
+    let script = Script {
+        clients: vec![ClientSpec::ordinary(0), ClientSpec::ordinary(1)],
+        groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
+        actions: vec![
+            send_step(0, Dest::Slot(1), Body::Text(b"for u1".to_vec()), 1),
+            step(Action::AckBogus {
+                slot: 0,
+                id: 7,
+                seq: 0,
+            }),
+        ],
+    };
+    let (off, on, triggered) = off_and_on(Bug::AckOther, || session(&script, "rejoin_recv"));
+    assert_eq!(off, Ok(1), "u1 gets it again when it comes back");
+    let message = on.expect_err("u1's rejoin misses it");
+    assert!(message.contains("never reached"), "{message}");
     assert_eq!(triggered, 1);
 }

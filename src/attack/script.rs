@@ -14,6 +14,7 @@
 use super::case::Layer;
 use super::conn::Dialer;
 use super::peer::Peer;
+use crate::gen::names::Name;
 use crate::gen::script::{Action, Body, CloseHow, Dest, KeyChoice, Script, SIZES};
 use crate::gen::session_frames::{self as frames, ConnectNames, SendSpec, Text};
 use crate::proto::{ChannelType, Recv, DEFAULT_MAX_FRAME};
@@ -50,6 +51,17 @@ pub fn play(script: &Script, dialer: &Dialer, tls: &ScriptTls, settle: Duration)
     for slot in 0..script.clients.len() {
         let spec = &script.clients[slot];
         player.connect(slot, &spec.key.clone(), spec.device);
+        for g in 0..script.groups.len() {
+            if spec.joins & (1 << g) != 0 {
+                player.apply(&Action::Sub {
+                    slot: u8::try_from(slot).unwrap_or(0),
+                    group: u8::try_from(g).unwrap_or(0),
+                    action: 0,
+                    ty: 2,
+                    sub_no: Name::Pool(0),
+                });
+            }
+        }
     }
     for step in &script.actions {
         player.apply(&step.action);
@@ -156,6 +168,7 @@ impl Player<'_> {
                 damage,
                 msg_no,
                 setting,
+                copies,
             } => {
                 let person = |n: u8| format!("u{}", n % 4);
                 let (channel, ty) = match to {
@@ -180,9 +193,15 @@ impl Player<'_> {
                     msg_no: msg_no.as_ref(),
                     setting: *setting,
                 };
-                if let Some(built) = frames::send(&mut live.peer.wk, &spec) {
-                    let _ = live.peer.conn.write(Layer::App, &built.bytes);
+                // Copies are built one by one (each has its own client seq) and written
+                // together.
+                let mut bytes = Vec::new();
+                for _ in 0..(*copies).max(1) {
+                    if let Some(built) = frames::send(&mut live.peer.wk, &spec) {
+                        bytes.extend_from_slice(&built.bytes);
+                    }
                 }
+                let _ = live.peer.conn.write(Layer::App, &bytes);
             }
             Action::Ack { slot, nth } => {
                 let Some(live) = self.live_of(*slot) else {

@@ -60,6 +60,9 @@ pub struct ClientSpec {
     pub device_id: Name,
     /// Device flag byte (0 APP, 1 WEB, 2 PC; others reach the decoder).
     pub device: u8,
+    /// Groups the user joins (bit `g`: group `g`) right after its first CONNECT, as an app
+    /// that syncs its channels at start: a script starts with members in place.
+    pub joins: u8,
     /// Protocol version in CONNECT (any byte).
     pub version: u8,
     /// The transport.
@@ -180,6 +183,9 @@ pub enum Action {
         msg_no: Name,
         /// Setting bits beyond what the damage sets (0 for the ordinary case).
         setting: u8,
+        /// How many times the client sends it, in one write (1 for the ordinary case; more is
+        /// a client flushing its queue after a reconnect: messages delivered together).
+        copies: u8,
     },
     /// RECVACK the nth RECV received (or a bogus id if none).
     Ack {
@@ -188,7 +194,8 @@ pub enum Action {
         /// Which one.
         nth: u8,
     },
-    /// RECVACK of an id and sequence no RECV carried.
+    /// RECVACK of an id and sequence no RECV of this client carried: invented, or a message
+    /// that waits for another user.
     AckBogus {
         /// Slot.
         slot: u8,
@@ -312,10 +319,11 @@ pub struct Step {
     pub hold: bool,
 }
 
-/// Action kinds by tag (tag % 32): SEND is the most frequent.
+/// Action kinds by tag (tag % 32): SEND is the most frequent (13: a SEND sent more than
+/// once in one write).
 const ACTION_TABLE: [u8; 32] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 1, 1, 1, 2, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6, 7, 7, 8, 9, 9, 10, 10,
-    11,
+    0, 0, 0, 0, 0, 0, 0, 0, 13, 12, 1, 1, 1, 2, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6, 7, 7, 8, 9, 9, 10,
+    10, 11,
 ];
 
 impl Script {
@@ -369,6 +377,7 @@ impl ClientSpec {
             token: Name::Pool(0),
             device_id: Name::Pool(0),
             device: 0,
+            joins: 0,
             version: 4,
             transport: Transport::Tcp,
             tls13: true,
@@ -392,7 +401,11 @@ fn read_spec(c: &mut Cursor<'_>) -> ClientSpec {
     let token = Name::read(c);
     let device_id = Name::read(c);
     let d = c.u8();
-    let device = if d < 240 { d % 3 } else { d };
+    let (device, joins) = if d < 240 {
+        (d % 3, (d / 3) % 8)
+    } else {
+        (d, 0)
+    };
     let v = c.u8();
     let version = match v.checked_sub(240) {
         None => 2 + v % 5,
@@ -426,6 +439,7 @@ fn read_spec(c: &mut Cursor<'_>) -> ClientSpec {
         token,
         device_id,
         device,
+        joins,
         version,
         transport,
         tls13,
@@ -441,7 +455,7 @@ fn write_spec(spec: &ClientSpec, out: &mut Vec<u8>) {
     spec.token.write(out);
     spec.device_id.write(out);
     out.push(if spec.device < 3 {
-        spec.device
+        spec.device + 3 * (spec.joins % 8)
     } else {
         spec.device.max(240)
     });
@@ -517,7 +531,7 @@ fn read_action(tag: u8, c: &mut Cursor<'_>) -> Action {
     }
     let slot = c.u8();
     match kind {
-        0 => Action::Send {
+        0 | 13 => Action::Send {
             slot,
             to: read_dest(c),
             body: read_body(c),
@@ -531,6 +545,7 @@ fn read_action(tag: u8, c: &mut Cursor<'_>) -> Action {
                     c.u8()
                 }
             },
+            copies: if kind == 13 { 2 + c.u8() % 3 } else { 1 },
         },
         1 => Action::Ack { slot, nth: c.u8() },
         2 => Action::AckBogus {
@@ -591,6 +606,7 @@ fn read_action(tag: u8, c: &mut Cursor<'_>) -> Action {
 
 fn write_action(action: &Action, hold: bool, out: &mut Vec<u8>) {
     let kind = match action {
+        Action::Send { copies, .. } if *copies > 1 => 13,
         Action::Send { .. } => 0,
         Action::Ack { .. } => 1,
         Action::AckBogus { .. } => 2,
@@ -620,6 +636,7 @@ fn write_action(action: &Action, hold: bool, out: &mut Vec<u8>) {
             damage,
             msg_no,
             setting,
+            copies,
             ..
         } => {
             write_dest(to, out);
@@ -630,6 +647,9 @@ fn write_action(action: &Action, hold: bool, out: &mut Vec<u8>) {
                 out.push(0);
             } else {
                 out.extend_from_slice(&[224, *setting]);
+            }
+            if *copies > 1 {
+                out.push((copies - 2) % 3);
             }
         }
         Action::Ack { nth, .. } => out.push(*nth),

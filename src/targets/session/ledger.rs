@@ -23,6 +23,8 @@ pub(super) struct Accepted {
     pub(super) from: String,
     /// The channel id the sender used.
     pub(super) channel: String,
+    /// Its sequence in the channel (as the SENDACK or a RECV told it).
+    pub(super) seq: u64,
     /// Whether it went to a person channel (recipients see the sender's uid as channel).
     pub(super) person: bool,
     /// uids it is for.
@@ -67,6 +69,19 @@ impl Ledger {
     /// The most recently accepted message id.
     pub(super) fn last_id(&self) -> Option<i64> {
         self.messages.keys().next_back().copied()
+    }
+
+    /// The newest message waiting for some user other than `uid` and not for `uid`: its id
+    /// and sequence (a RECVACK of it from `uid` must acknowledge nothing).
+    pub(super) fn waiting_elsewhere(&self, uid: &str) -> Option<(i64, u64)> {
+        let mine = self.waiting.get(uid);
+        self.waiting
+            .iter()
+            .filter(|(other, _)| other.as_str() != uid)
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .filter(|id| mine.is_none_or(|m| !m.contains(id)))
+            .max()
+            .and_then(|id| Some((id, self.messages.get(&id)?.seq)))
     }
 
     /// Messages accepted so far.

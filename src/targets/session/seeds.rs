@@ -53,6 +53,7 @@ fn text(slot: u8, to: Dest, t: &str) -> A {
         damage: Damage::None,
         msg_no: Name::Pool(0),
         setting: 0,
+        copies: 1,
     }
 }
 
@@ -64,6 +65,7 @@ fn sized(slot: u8, to: Dest, body: Body) -> A {
         damage: Damage::None,
         msg_no: Name::Pool(0),
         setting: 0,
+        copies: 1,
     }
 }
 
@@ -207,6 +209,49 @@ pub(crate) fn scripts() -> Vec<Script> {
             A::Ack { slot: 0, nth: 0 },
         ],
     ));
+    // Members named in the spec: the group exists from the start; one member is away while
+    // the others talk, and gets it at the final rejoin.
+    out.push(script(
+        vec![
+            ClientSpec {
+                joins: 0b011,
+                ..spec(0, 4, Transport::Tcp)
+            },
+            ClientSpec {
+                joins: 0b001,
+                ..spec(1, 4, Transport::Ws)
+            },
+            ClientSpec {
+                joins: 0b010,
+                ..spec(2, 5, Transport::Tcp)
+            },
+        ],
+        vec![
+            A::Close {
+                slot: 1,
+                how: CloseHow::Polite,
+            },
+            text(0, Dest::Group(0), "while one is away"),
+            text(2, Dest::Group(1), "to the other group"),
+            A::Ack { slot: 2, nth: 0 },
+        ],
+    ));
+    // A client flushing its queue: copies of one SEND in one write, to a TLS user.
+    out.push(script(
+        vec![spec(0, 4, Transport::Ws), spec(1, 4, Transport::Tls)],
+        vec![
+            A::Send {
+                slot: 0,
+                to: Dest::Slot(1),
+                body: Body::Text(b"queued".to_vec()),
+                damage: Damage::None,
+                msg_no: Name::Pool(0),
+                setting: 0,
+                copies: 3,
+            },
+            A::Ack { slot: 1, nth: 2 },
+        ],
+    ));
     // Damaged SENDs, then an undamaged one on the same connection.
     let damaged = |d: Damage| A::Send {
         slot: 0,
@@ -215,6 +260,7 @@ pub(crate) fn scripts() -> Vec<Script> {
         damage: d,
         msg_no: Name::Pool(0),
         setting: 0,
+        copies: 1,
     };
     out.push(script(
         vec![spec(0, 4, Transport::Tcp), spec(1, 2, Transport::Ws)],
@@ -304,6 +350,7 @@ pub(crate) fn scripts() -> Vec<Script> {
                     damage: Damage::None,
                     msg_no: shape.clone(),
                     setting: 0,
+                    copies: 1,
                 },
                 A::Ack { slot: 0, nth: 0 },
             ],
@@ -539,6 +586,7 @@ fn name_shapes() -> Vec<Script> {
                     damage: Damage::None,
                     msg_no: shape.clone(),
                     setting: 0,
+                    copies: 1,
                 },
                 text(1, Dest::Person(shape.clone()), "to an offline person"),
                 A::Ack { slot: 0, nth: 1 },
@@ -593,6 +641,7 @@ fn sizes_and_settings() -> Vec<Script> {
                         whole: false,
                     },
                     setting,
+                    copies: 1,
                 },
                 A::Ack { slot: 1, nth: 0 },
             ],

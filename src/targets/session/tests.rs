@@ -21,6 +21,7 @@ fn send(slot: u8, to: Dest, body: Body, damage: Damage) -> Step {
             damage,
             msg_no: Name::Pool(0),
             setting: 0,
+            copies: 1,
         },
         hold: false,
     }
@@ -282,9 +283,98 @@ fn a_send_read_as_the_rest_of_a_raw_partial_frame_needs_no_sendack() {
     // so that SEND gets no SENDACK of its own and the server is right.
     let input = [
         0x1c, 0x1c, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x60, 0x02, 0x9c, 0x60,
-        0x02, 0x3d, 0x59, 0x59, 0x59, 0x52, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2b, 0xc8,
+        0x02, 0x3d, 0x59, 0x59, 0x59, 0x52, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2b, 0xc0,
         0x3f, 0x7b, 0xe0, 0x9c, 0x02, 0x60, 0x63, 0x02, 0x2e,
     ];
     let o = super::run(&input);
     assert_eq!((o.get("sends"), o.get("sendack_success")), (2, 1), "{o}");
+}
+
+#[test]
+fn members_named_in_the_spec_are_in_their_groups_from_the_start() {
+    let member = |uid, transport, joins| ClientSpec {
+        joins,
+        ..spec(uid, transport)
+    };
+    let s = script(
+        // u0 in groups 0 and 2, u1 in group 0, u2 in none.
+        vec![
+            member(0, Transport::Tcp, 0b101),
+            member(1, Transport::Ws, 0b001),
+            member(2, Transport::Tcp, 0),
+        ],
+        vec![
+            send(0, Dest::Group(0), Body::Text(b"g0".to_vec()), Damage::None),
+            send(0, Dest::Group(2), Body::Text(b"g2".to_vec()), Damage::None),
+            send(
+                2,
+                Dest::Group(0),
+                Body::Text(b"not in".to_vec()),
+                Damage::None,
+            ),
+        ],
+    );
+    let o = run_script(&s);
+    assert_eq!(o.get("suback_success"), 3, "{o}");
+    // g0 reaches u1; g2 has no other member; u2 is refused.
+    assert_eq!(
+        (o.get("sendack_success"), o.get("sendack_refused")),
+        (2, 1),
+        "{o}"
+    );
+    assert_eq!(o.get("recv"), 1, "{o}");
+}
+
+#[test]
+fn copies_of_a_send_go_out_in_one_write_and_each_is_a_message() {
+    let burst = Step {
+        action: Action::Send {
+            slot: 0,
+            to: Dest::Slot(1),
+            body: Body::Sized(12), // 16,385 bytes: over one TLS record
+            damage: Damage::None,
+            msg_no: Name::Pool(0),
+            setting: 0,
+            copies: 3,
+        },
+        hold: false,
+    };
+    let s = script(
+        vec![spec(0, Transport::Tcp), spec(1, Transport::Wss)],
+        vec![burst],
+    );
+    let o = run_script(&s);
+    assert_eq!((o.get("sends"), o.get("sendack_success")), (3, 3), "{o}");
+    // Live, then again at the rejoin (none was acknowledged).
+    assert_eq!((o.get("recv"), o.get("rejoin_recv")), (3, 3), "{o}");
+    assert_eq!(o.get("large_recv"), 6, "{o}");
+}
+
+#[test]
+fn an_ack_of_another_users_waiting_message_acknowledges_nothing() {
+    let step = |action| Step {
+        action,
+        hold: false,
+    };
+    let s = script(
+        vec![spec(0, Transport::Tcp), spec(1, Transport::Tcp)],
+        vec![
+            send(
+                0,
+                Dest::Slot(1),
+                Body::Text(b"for u1".to_vec()),
+                Damage::None,
+            ),
+            // Choice 7: the id and sequence of the message waiting for u1, acked by u0.
+            step(Action::AckBogus {
+                slot: 0,
+                id: 7,
+                seq: 0,
+            }),
+        ],
+    );
+    let o = run_script(&s);
+    // Still waiting for u1: live, and again at u1's rejoin.
+    assert_eq!(o.get("recv"), 1, "{o}");
+    assert_eq!((o.get("rejoins"), o.get("rejoin_recv")), (1, 1), "{o}");
 }

@@ -132,7 +132,13 @@ impl World {
     pub(super) fn run(mut self, script: &Script) -> Outcome {
         for slot in 0..self.specs.len() {
             let key = self.specs[slot].key.clone();
-            self.connect(slot, &key);
+            let i = self.connect(slot, &key);
+            for g in 0..self.groups.len() {
+                if self.specs[slot].joins & (1 << g) != 0 {
+                    let group = self.groups[g].clone();
+                    self.join(i, group);
+                }
+            }
         }
         self.settle();
         for step in &script.actions {
@@ -200,7 +206,9 @@ impl World {
     fn apply(&mut self, action: &Action) {
         let slot_index = |s: &u8, n: usize| usize::from(*s) % n.max(1);
         match action {
-            Action::Connect { slot, key } => self.connect(slot_index(slot, self.specs.len()), key),
+            Action::Connect { slot, key } => {
+                self.connect(slot_index(slot, self.specs.len()), key);
+            }
             Action::Device { slot, other } => {
                 let slot = slot_index(slot, self.specs.len());
                 self.second_device(slot, *other);
@@ -243,12 +251,17 @@ impl World {
             .map(|(g, _)| g.clone())
             .collect();
         for group in joined {
-            let sub_no = Text::Str(format!("s{}", self.next_sub));
-            self.next_sub += 1;
-            let c = &mut self.conns[i];
-            let bytes = frames::sub(&c.wk, &Text::Str(group), &sub_no, 2, 0);
-            c.link.send(&bytes);
+            self.join(i, Text::Str(group));
         }
+    }
+
+    /// Connection `i` sends SUB join for `group`, numbered as the world's own SUBs.
+    fn join(&mut self, i: usize, group: Text) {
+        let sub_no = Text::Str(format!("s{}", self.next_sub));
+        self.next_sub += 1;
+        let c = &mut self.conns[i];
+        let bytes = frames::sub(&c.wk, &group, &sub_no, 2, 0);
+        c.link.send(&bytes);
     }
 
     /// An action on connection `i`.
@@ -260,8 +273,14 @@ impl World {
                 damage,
                 msg_no,
                 setting,
+                copies,
                 ..
-            } => self.send(i, to, body, *damage, msg_no, *setting),
+            } => {
+                // Copies go out without the world settling in between: one write.
+                for _ in 0..(*copies).max(1) {
+                    self.send(i, to, body, *damage, msg_no, *setting);
+                }
+            }
             Action::Ack { nth, .. } => {
                 let c = &mut self.conns[i];
                 // With nothing received, `nth` itself is the id: it may still name a message
@@ -280,19 +299,24 @@ impl World {
             }
             Action::AckBogus { id, seq, .. } => {
                 let last = self.ledger.last_id().unwrap_or(0);
+                let uid = self.conns[i].uid.as_str().unwrap_or_default();
+                // 7: an id and sequence that are real, of a message waiting for someone else.
+                let elsewhere = self.ledger.waiting_elsewhere(uid);
                 let c = &mut self.conns[i];
                 let newest = c.received.last().map_or(0, |r| r.message_id);
-                let id = match id % 8 {
-                    0 => 0,
-                    1 => -1,
-                    2 => i64::MAX,
-                    3 => i64::MIN,
-                    4 => newest.saturating_add(1),
-                    5 => last,
-                    6 => last.saturating_add(1),
-                    _ => i64::from(*id),
+                let seq = u64::from(*seq);
+                let (id, seq) = match (id % 8, elsewhere) {
+                    (0, _) => (0, seq),
+                    (1, _) => (-1, seq),
+                    (2, _) => (i64::MAX, seq),
+                    (3, _) => (i64::MIN, seq),
+                    (4, _) => (newest.saturating_add(1), seq),
+                    (5, _) => (last, seq),
+                    (6, _) => (last.saturating_add(1), seq),
+                    (_, Some((other, other_seq))) => (other, other_seq),
+                    (_, None) => (i64::from(*id), seq),
                 };
-                let bytes = frames::recvack(&c.wk, id, u64::from(*seq));
+                let bytes = frames::recvack(&c.wk, id, seq);
                 // Any id counts: one waiting for this uid leaves its queue, received or not.
                 if c.link.send(&bytes) {
                     c.acks.push((id, self.ledger.get(id).is_some()));
@@ -464,10 +488,11 @@ impl World {
         rustls::ClientConnection::new(config, server_name).expect("client config is valid")
     }
 
-    fn connect(&mut self, slot: usize, key: &KeyChoice) {
+    fn connect(&mut self, slot: usize, key: &KeyChoice) -> usize {
         let i = self.open_conn(slot);
         self.send_connect(i, slot, key);
         self.outcome.count("connects", 1);
+        i
     }
 
     /// Connection `i` sends CONNECT with its slot's names and `key`.
@@ -879,7 +904,14 @@ impl World {
         if !witness {
             self.outcome.count("sendack_success", 1);
         }
-        self.accept(i, ack.message_id, sent, from, channel, recipients);
+        self.accept(
+            i,
+            (ack.message_id, ack.message_seq),
+            sent,
+            from,
+            channel,
+            recipients,
+        );
     }
 
     /// Records message `message_id` of connection `i`'s SEND `sent` as accepted for
@@ -887,7 +919,7 @@ impl World {
     fn accept(
         &mut self,
         i: usize,
-        message_id: i64,
+        (message_id, seq): (i64, u64),
         sent: Sent,
         from: String,
         channel: String,
@@ -896,6 +928,7 @@ impl World {
         let accepted = Accepted {
             from,
             channel,
+            seq,
             person: sent.ty == ChannelType::PERSON,
             recipients: recipients.clone(),
             content: sent.content,
@@ -939,7 +972,7 @@ impl World {
         self.outcome.count("recv_before_sendack", 1);
         self.accept(
             j,
-            r.message_id,
+            (r.message_id, r.message_seq),
             sent,
             r.from_uid.clone(),
             channel,
