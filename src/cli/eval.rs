@@ -43,6 +43,10 @@ pub(crate) struct Eval {
     /// on its own; the seed corpus already holds inputs of several bug classes).
     #[arg(long)]
     no_seeds: bool,
+    /// Run without the target's dictionary (`fuzz/dict/<target>.dict`), which is otherwise
+    /// passed as `wkfuzz fuzz` and ClusterFuzzLite pass it.
+    #[arg(long)]
+    no_dict: bool,
     /// The libFuzzer binaries.
     #[arg(long, default_value = "fuzz/target/x86_64-unknown-linux-gnu/release")]
     bin_dir: PathBuf,
@@ -87,6 +91,7 @@ impl Eval {
             bugs: self.bugs.clone(),
             targets: self.targets.clone(),
             no_seeds: self.no_seeds,
+            dict: !self.no_dict,
             bin_dir: self.bin_dir.clone(),
             wkfuzz: std::env::current_exe().context("own path")?,
             set: self.set,

@@ -23,7 +23,8 @@
 //! - [`flight`]: [`HandshakeInput`], the `handshake` fuzz target's input: a hello, its
 //!   record plan, and the records the client sends after it.
 //! - [`script`]: [`script::Script`], the `session` target's input: client slots and their
-//!   actions, in an invertible byte format.
+//!   actions, in an invertible byte format; [`script_dict`] generates its libFuzzer
+//!   dictionary (whole fields, so an insertion keeps the rest of a script aligned).
 //! - [`strategy`]: [`strategy::from_bytes`], the bridge that lets property tests drive
 //!   these models from byte strings, and [`Damage`], byte-level damage to valid inputs.
 //! - [`ws`]: [`ws::WsScript`], the `ws` target's input: a WebSocket upgrade request and
@@ -41,6 +42,7 @@ mod pick;
 pub mod records;
 pub mod script;
 pub(crate) mod script_bytes;
+pub mod script_dict;
 pub mod session_frames;
 pub mod strategy;
 #[cfg(test)]

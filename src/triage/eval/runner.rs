@@ -30,6 +30,8 @@ pub struct EvalConfig {
     pub targets: Vec<String>,
     /// Start from an empty corpus instead of the committed seeds.
     pub no_seeds: bool,
+    /// Pass the target's dictionary (`fuzz/dict/<target>.dict`) when there is one.
+    pub dict: bool,
     /// The libFuzzer binaries, one per target.
     pub bin_dir: PathBuf,
     /// The `wkfuzz` binary (built with the feature) that replays crashes.
@@ -237,6 +239,10 @@ fn run_one(
     cmd.arg(&new_corpus);
     if !config.no_seeds {
         cmd.arg(Path::new("corpus").join(target));
+    }
+    let dict = Path::new("fuzz/dict").join(format!("{target}.dict"));
+    if config.dict && dict.exists() {
+        cmd.arg(format!("-dict={}", dict.display()));
     }
     let mut child = cmd
         .arg(format!("-max_total_time={wall_limit}"))
