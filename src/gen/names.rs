@@ -44,6 +44,15 @@ pub const BOUNDARIES: [usize; 32] = [
     65535,
 ];
 
+/// Length indices (into [`BOUNDARIES`]) where code most often cuts a name: 32, 64, 128 and
+/// 256 bytes. A name that splits a character at one of them has a one-byte form, so the
+/// mutator reaches it from an ordinary name by changing one byte, without shifting the
+/// fields after it.
+const SHORT_CUTS: [u8; 4] = [10, 13, 17, 20];
+
+/// First byte of the one-byte split-at-a-cut names (`SHORT + ch + 4 * cut`).
+const SHORT: u8 = 144;
+
 /// Multi-byte characters: 2, 3 and 4 bytes, and a combining sequence.
 const WIDE: [&str; 4] = ["é", "中", "😀", "e\u{301}"];
 
@@ -103,7 +112,16 @@ impl Name {
     /// Reads a name: one byte picks the shape (most bytes pick the pool).
     pub(crate) fn read(c: &mut Cursor<'_>) -> Name {
         match c.u8() {
-            b @ 0..=159 => Name::Pool(b),
+            b @ 0..SHORT => Name::Pool(b),
+            b @ SHORT..=159 => {
+                let k = b - SHORT;
+                Name::Wide {
+                    ch: k % 4,
+                    len: SHORT_CUTS[usize::from(k / 4)],
+                    shift: 1,
+                    whole: false,
+                }
+            }
             160..=175 => Name::Empty,
             176..=199 => Name::Ascii { len: c.u8() },
             b @ 200..=231 => {
@@ -130,7 +148,16 @@ impl Name {
     /// Writes the bytes [`Name::read`] reads back as this name.
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         match self {
-            Name::Pool(n) => out.push(n % 160),
+            Name::Pool(n) => out.push(n % SHORT),
+            Name::Wide {
+                ch,
+                len,
+                shift: 1,
+                whole: false,
+            } if SHORT_CUTS.contains(len) => {
+                let cut = (0u8..).zip(SHORT_CUTS).find(|(_, c)| c == len).map_or(0, |(i, _)| i);
+                out.push(SHORT + ch % 4 + 4 * cut);
+            }
             Name::Empty => out.push(160),
             Name::Ascii { len } => out.extend_from_slice(&[176, *len]),
             Name::Wide {
@@ -224,6 +251,27 @@ mod tests {
         let mut out = Vec::new();
         name.write(&mut out);
         Name::read(&mut Cursor::new(&out))
+    }
+
+    #[test]
+    fn one_byte_names_split_a_character_at_each_common_cut() {
+        let pool = |n: u8| format!("g{n}");
+        for b in SHORT..160 {
+            let name = Name::read(&mut Cursor::new(&[b, 0xff]));
+            let mut out = Vec::new();
+            name.write(&mut out);
+            assert_eq!(out, [b], "{name:?} keeps its one-byte form");
+            let Name::Wide { ch, len, .. } = name else {
+                panic!("byte {b} reads as {name:?}");
+            };
+            let rendered = name.render(pool);
+            let s = std::str::from_utf8(&rendered).expect("valid UTF-8");
+            let cut = BOUNDARIES[usize::from(len)];
+            assert!([32, 64, 128, 256].contains(&cut));
+            // The combining sequence starts with a plain `e`: its cut falls between the two.
+            assert_eq!(s.is_char_boundary(cut), ch == 3, "{s:?} at {cut}");
+            assert!(s.is_char_boundary(cut - 1));
+        }
     }
 
     #[test]
