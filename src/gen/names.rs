@@ -155,7 +155,10 @@ impl Name {
                 shift: 1,
                 whole: false,
             } if SHORT_CUTS.contains(len) => {
-                let cut = (0u8..).zip(SHORT_CUTS).find(|(_, c)| c == len).map_or(0, |(i, _)| i);
+                let cut = (0u8..)
+                    .zip(SHORT_CUTS)
+                    .find(|(_, c)| c == len)
+                    .map_or(0, |(i, _)| i);
                 out.push(SHORT + ch % 4 + 4 * cut);
             }
             Name::Empty => out.push(160),
