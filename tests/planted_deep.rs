@@ -198,16 +198,8 @@ fn login_2dev_skips_the_backlog_for_a_second_device() {
 #[test]
 fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
     let send = |body, hold| Step {
-        action: Action::Send {
-            slot: 0,
-            to: Dest::Slot(1),
-            body,
-            damage: Damage::None,
-            msg_no: Name::Pool(0),
-            setting: 0,
-            copies: 1,
-        },
         hold,
+        ..send_step(0, Dest::Slot(1), body, 1)
     };
     // A TCP sender and a WSS receiver in the `session` world: the production engine on
     // both sides, the strict client reader on the receiver's.
@@ -223,8 +215,7 @@ fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
             groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
             actions,
         };
-        std::panic::catch_unwind(|| run_script(&script).get("large_recv"))
-            .map_err(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
+        session(&script, "large_recv")
     };
     let (tiny, large) = (Body::Sized(1), Body::Sized(15)); // 1 and 70,000 bytes
     let scenario = || {
