@@ -2,7 +2,8 @@
 # Side-by-side libFuzzer speed of two `session` fuzz binaries (BENCHMARKS section 14):
 # both run at once, one per core, for SECS seconds, ROUNDS times, each from a scratch copy
 # of its own corpus (the committed corpus is never written). Prints executions per second
-# per round and the medians.
+# per round and the medians. A run that stops on a crash, timeout or OOM is reported and its
+# log and input are kept (KEEP_DIR, default /tmp/session-speed-findings).
 #
 #   ci/session-speed.sh OLD_BIN OLD_CORPUS NEW_BIN NEW_CORPUS [SECS] [ROUNDS]
 #
@@ -13,6 +14,7 @@
 set -euo pipefail
 old_bin=$1 old_corpus=$2 new_bin=$3 new_corpus=$4 secs=${5:-60} rounds=${6:-3}
 scratch=$(mktemp -d)
+keep=${KEEP_DIR:-/tmp/session-speed-findings}
 trap 'rm -rf "$scratch"' EXIT
 
 run() { # name bin corpus round
@@ -21,6 +23,12 @@ run() { # name bin corpus round
   cp "$3"/* "$dir"/
   "$2" "$dir" -max_total_time="$secs" -seed="$4" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$scratch/" >"$scratch/$1-$4.log" 2>&1 || true
+  # A run that ends early found something: say so and keep its log and input.
+  if grep -qE '^==[0-9]+== ERROR|^SUMMARY|deadly signal|panicked at' "$scratch/$1-$4.log"; then
+    mkdir -p "$keep"
+    cp "$scratch/$1-$4.log" "$scratch"/crash-* "$scratch"/timeout-* "$scratch"/oom-* "$keep"/ 2>/dev/null || true
+    echo "$1 round $4 stopped on a finding: log and input kept in $keep" >&2
+  fi
   awk -v n="$1" -v r="$4" '/stat::number_of_executed_units/ {u=$2}
     /stat::average_exec_per_sec/ {e=$2}
     END {printf "%s round %s: %s executions, %s exec/s\n", n, r, u, e}' "$scratch/$1-$4.log"

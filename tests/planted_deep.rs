@@ -3,7 +3,8 @@
 //! run once with the bug off (the server is right) and once with it on (the client sees the
 //! documented failure and the TRIGGERED canary counts). The hub scenarios run in the
 //! simulation (`wkfuzz::sim`), WSS-BIG in the `session` target's world (real TLS and
-//! WebSocket layers on both sides).
+//! WebSocket layers on both sides). The last test is a first-set bug (BUF-L5) that the
+//! `session` world must catch too.
 #![cfg(feature = "planted-bugs")]
 
 use std::sync::Mutex;
@@ -337,4 +338,26 @@ fn ack_other_is_an_ack_naming_a_message_that_waits_for_someone_else() {
     let message = on.expect_err("u1's rejoin misses it");
     assert!(message.contains("never reached"), "{message}");
     assert_eq!(triggered, 1);
+}
+
+/// BUF-L5 (first set) in the `session` world: a logged-in client sends a header declaring
+/// far more than the frame limit. The server closes at once; with the bug it reserves the
+/// declared length and waits, which only the read-buffer capacity oracle sees (nothing is
+/// buffered yet).
+#[test]
+fn buf_l5_over_limit_header_is_caught_by_the_read_buffer_capacity_oracle() {
+    let script = Script {
+        clients: vec![ClientSpec::ordinary(0)],
+        groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
+        // SEND header, remaining length 2^28 - 1.
+        actions: vec![step(Action::Raw {
+            slot: 0,
+            bytes: vec![0x30, 0xff, 0xff, 0xff, 0x7f],
+        })],
+    };
+    let (off, on, triggered) = off_and_on(Bug::BufL5, || session(&script, "server_closes"));
+    assert_eq!(off, Ok(1), "the server closes the connection at the header");
+    let error = on.expect_err("the session reserves the declared length");
+    assert!(error.contains("allocated"), "{error}");
+    assert!(triggered >= 1);
 }

@@ -247,7 +247,10 @@ impl ClientLink {
             return Ok(());
         }
         let rest = response.get(consumed..).unwrap_or_default().to_vec();
-        let config = WebSocketConfig::default();
+        // The server's read chunk: tungstenite zeroes its default 128 KiB on every read (2%
+        // of a `session` fuzz run in a profile).
+        let config =
+            WebSocketConfig::default().read_buffer_size(crate::transport::ws::WS_READ_CHUNK);
         let mut pipe = Pipe::default();
         pipe.push(&rest);
         self.ws = Ws::Open(Box::new((

@@ -41,7 +41,7 @@ pub const MAX_WKPROTO_HEADER: usize = 5;
 
 /// Size of tungstenite's per-connection read chunk (its default, 128 KiB, would be
 /// allocated for every connection).
-const WS_READ_CHUNK: usize = 4 * 1024;
+pub(crate) const WS_READ_CHUNK: usize = 4 * 1024;
 
 /// What a WebSocket layer is configured with.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@
 //! - SUBACK Success only for a group, a name and an action that exist;
 //! - two witness clients that the script cannot touch chat normally at the end;
 //! - every closed connection reports exactly one close event, every open one none; no
-//!   session buffers more than one frame plus one read.
+//!   session buffers (or allocates read buffer for) more than one frame plus one read.
 
 mod ledger;
 pub(crate) mod seeds;

@@ -1086,6 +1086,14 @@ impl World {
                     "session buffers {} bytes",
                     s.buffered_len()
                 );
+                // What is allocated counts too (bug class BUF-L5: reserving a declared
+                // length before the limit check). Vec growth at most doubles the longest
+                // content, hence the factor.
+                assert!(
+                    s.buffered_capacity() <= 2 * (DEFAULT_MAX_FRAME + 5 + 16 * 1024),
+                    "session allocated {} bytes of read buffer",
+                    s.buffered_capacity()
+                );
             }
         }
     }
