@@ -3,8 +3,8 @@
 //! run once with the bug off (the server is right) and once with it on (the client sees the
 //! documented failure and the TRIGGERED canary counts). The hub scenarios run in the
 //! simulation (`wkfuzz::sim`), WSS-BIG in the `session` target's world (real TLS and
-//! WebSocket layers on both sides). The last test is a first-set bug (BUF-L5) that the
-//! `session` world must catch too.
+//! WebSocket layers on both sides). The last two tests are first-set bugs (BUF-L5, VARINT)
+//! that the `session` world must catch too.
 #![cfg(feature = "planted-bugs")]
 
 use std::sync::Mutex;
@@ -242,8 +242,12 @@ fn wss_big_misframes_a_large_message_that_reaches_a_wss_client_with_another() {
 
 /// Runs `script` in the `session` world: its counters' `key`, or the failure's message.
 fn session(script: &Script, key: &str) -> Result<u64, String> {
-    std::panic::catch_unwind(|| run_script(script).get(key))
-        .map_err(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
+    std::panic::catch_unwind(|| run_script(script).get(key)).map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
+    })
 }
 
 fn step(action: Action) -> Step {
@@ -359,5 +363,30 @@ fn buf_l5_over_limit_header_is_caught_by_the_read_buffer_capacity_oracle() {
     assert_eq!(off, Ok(1), "the server closes the connection at the header");
     let error = on.expect_err("the session reserves the declared length");
     assert!(error.contains("allocated"), "{error}");
+    assert!(triggered >= 1);
+}
+
+/// VARINT (first set) in the `session` world: raw bytes whose length field is four bytes
+/// that all carry the continuation bit. The splitter and the decoder must agree (both
+/// refuse it); with the bug they measure different headers, which `frame`'s codec oracle,
+/// run on every raw action, reports.
+#[test]
+fn varint_disagreement_is_caught_by_the_codec_oracle_on_raw_bytes() {
+    let script = Script {
+        clients: vec![ClientSpec::ordinary(0)],
+        groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
+        // PING header, then four length bytes with bit 7 set and nothing after them.
+        actions: vec![step(Action::Raw {
+            slot: 0,
+            bytes: vec![0x90, 0x80, 0x80, 0x80, 0x80],
+        })],
+    };
+    let (off, on, triggered) = off_and_on(Bug::Varint, || session(&script, "server_closes"));
+    assert_eq!(off, Ok(1), "the server refuses the length and closes");
+    let error = on.expect_err("splitter and decoder disagree");
+    assert!(
+        error.contains("disagree") || error.contains("incomplete"),
+        "{error}"
+    );
     assert!(triggered >= 1);
 }

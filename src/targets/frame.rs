@@ -31,6 +31,15 @@ pub fn run(data: &[u8]) -> Outcome {
     outcome
 }
 
+/// The codec oracles above on `data` at every version, for targets that send raw bytes
+/// inside a larger world (`session`'s raw action): the server reads the same bytes.
+pub(crate) fn check_codec(data: &[u8]) {
+    let mut scratch = Outcome::new("");
+    for version in MIN_VERSION..=LATEST_VERSION {
+        split_all(data, version, &mut scratch);
+    }
+}
+
 /// Splits and decodes every frame of `data` at `version`; returns a short verdict.
 fn split_all(data: &[u8], version: u8, outcome: &mut Outcome) -> String {
     let mut rest = data;

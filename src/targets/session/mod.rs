@@ -17,6 +17,8 @@
 //!   intact at any size on any transport, and no other connection (see `ledger.rs`: offline
 //!   delivery and redelivery after a kick or reconnect keep exactly-once);
 //! - SUBACK Success only for a group, a name and an action that exist;
+//! - raw bytes a client sends pass `frame`'s codec oracles at every version (split bounds,
+//!   normal form, encode/decode round trip);
 //! - two witness clients that the script cannot touch chat normally at the end;
 //! - every closed connection reports exactly one close event, every open one none; no
 //!   session buffers (or allocates read buffer for) more than one frame plus one read.
