@@ -62,6 +62,18 @@ pub fn tokens() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// `frame`'s length shapes as raw actions through a logged-in connection: a SEND header
+/// declaring far over the frame limit, one byte over it (1 MiB + 1), and a length of five
+/// bytes (the codec reads at most four).
+const RAW_HEADERS: [(&str, &[u8]); 3] = [
+    ("raw_header_far_over_limit", &[0x30, 0xff, 0xff, 0xff, 0x7f]),
+    ("raw_header_limit_plus_one", &[0x30, 0x81, 0x80, 0x40]),
+    (
+        "raw_header_five_byte_length",
+        &[0x30, 0x80, 0x80, 0x80, 0x80, 0x01],
+    ),
+];
+
 /// One of each action kind on slot 1, as the ordinary case writes it.
 fn actions() -> Vec<(String, Action)> {
     let send = |to, body, copies| Action::Send {
@@ -115,6 +127,19 @@ fn actions() -> Vec<(String, Action)> {
             },
         ),
     ];
+    for (label, bytes) in RAW_HEADERS {
+        let bytes = bytes.to_vec();
+        out.push((label.to_owned(), Action::Raw { slot: 1, bytes }));
+    }
+    // Every packet type that has a length (all but PING and PONG), with a one-byte body:
+    // shorter than its fields, so each decoder must stop at the end (bug class TRUNC).
+    for ty in (1u8..=12).filter(|ty| !matches!(ty, 7 | 8)) {
+        let bytes = vec![ty << 4, 1, 0];
+        out.push((
+            format!("raw_short_body_type{ty}"),
+            Action::Raw { slot: 1, bytes },
+        ));
+    }
     for g in 0..u8::try_from(GROUPS).unwrap_or(0) {
         for (verb, action) in [("join", 0), ("leave", 1)] {
             let sub = Action::Sub {
@@ -179,6 +204,36 @@ mod tests {
             committed == render(),
             "{path} is stale: WKFUZZ_WRITE_DICT=1 cargo test --lib script_dict"
         );
+    }
+
+    #[test]
+    fn raw_tokens_are_the_shapes_their_names_say() {
+        let limit = crate::proto::DEFAULT_MAX_FRAME;
+        let declared = |bytes: &[u8]| {
+            let length = bytes.get(1..).unwrap_or_default();
+            crate::proto::varint::read(length)
+                .ok()
+                .flatten()
+                .map(|(n, _)| n)
+        };
+        assert!(declared(RAW_HEADERS[0].1).is_some_and(|n| n > 2 * limit));
+        assert_eq!(declared(RAW_HEADERS[1].1), Some(limit + 1));
+        assert_eq!(declared(RAW_HEADERS[2].1), None);
+        for ty in (1u8..=12).filter(|ty| !matches!(ty, 7 | 8)) {
+            let short = [ty << 4, 1, 0];
+            let bounds = crate::proto::split_frame(&short, limit);
+            assert!(
+                matches!(bounds, Ok(Some(b)) if b.body_len == 1),
+                "type {ty}"
+            );
+            assert!(
+                crate::proto::Frame::read(&short, 4, limit).is_err(),
+                "type {ty}"
+            );
+        }
+        for (_, bytes) in RAW_HEADERS {
+            assert!(matches!(crate::proto::split_frame(bytes, limit), Err(_)));
+        }
     }
 
     #[test]

@@ -24,28 +24,30 @@ pub fn run(data: &[u8]) -> Outcome {
     let mut outcome = Outcome::new("");
     let mut verdicts = Vec::new();
     for version in MIN_VERSION..=LATEST_VERSION {
-        verdicts.push(split_all(data, version, &mut outcome));
+        verdicts.push(split_all(data, version, MAX_FRAME, &mut outcome));
     }
     let session_verdict = through_session(data, &mut outcome);
     outcome.verdict = format!("{}; session: {session_verdict}", verdicts.join(", "));
     outcome
 }
 
-/// The codec oracles above on `data` at every version, for targets that send raw bytes
-/// inside a larger world (`session`'s raw action): the server reads the same bytes.
-pub(crate) fn check_codec(data: &[u8]) {
+/// The codec oracles above on `data` at every version and the frame limit `limit`, for
+/// targets that send raw bytes inside a larger world (`session`'s raw action, at the
+/// server's limit): the server reads the same bytes.
+pub(crate) fn check_codec(data: &[u8], limit: usize) {
     let mut scratch = Outcome::new("");
     for version in MIN_VERSION..=LATEST_VERSION {
-        split_all(data, version, &mut scratch);
+        split_all(data, version, limit, &mut scratch);
     }
 }
 
-/// Splits and decodes every frame of `data` at `version`; returns a short verdict.
-fn split_all(data: &[u8], version: u8, outcome: &mut Outcome) -> String {
+/// Splits and decodes every frame of `data` at `version` under the frame limit `limit`;
+/// returns a short verdict.
+fn split_all(data: &[u8], version: u8, limit: usize, outcome: &mut Outcome) -> String {
     let mut rest = data;
     let mut frames = 0u64;
     loop {
-        let bounds = match split_frame(rest, MAX_FRAME) {
+        let bounds = match split_frame(rest, limit) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 return format!("v{version}: {frames} frames, {} bytes pending", rest.len())
@@ -62,11 +64,11 @@ fn split_all(data: &[u8], version: u8, outcome: &mut Outcome) -> String {
             rest.len()
         );
         assert!(
-            bounds.body_len <= MAX_FRAME,
+            bounds.body_len <= limit,
             "body {} over the limit",
             bounds.body_len
         );
-        match Frame::read(rest, version, MAX_FRAME) {
+        match Frame::read(rest, version, limit) {
             Ok(Some((frame, used))) => {
                 assert_eq!(
                     used, total,

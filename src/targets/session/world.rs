@@ -363,7 +363,7 @@ impl World {
             Action::Raw { bytes, .. } => {
                 // `frame`'s codec oracles on the bytes, so a codec bug that only corrupts
                 // (no panic in the server) shows here too.
-                crate::targets::frame::check_codec(bytes);
+                crate::targets::frame::check_codec(bytes, DEFAULT_MAX_FRAME);
                 if self.conns[i].link.send(bytes) {
                     self.outcome.count("raw_actions", 1);
                     if !whole_frames(bytes) {

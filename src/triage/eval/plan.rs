@@ -8,13 +8,13 @@ use super::EvalError;
 pub const PLAN: &[(&str, &[&str])] = &[
     ("TLS-127", &["handshake", "records"]),
     ("STR-26", &["codec", "session", "frame"]),
-    ("TRUNC", &["codec", "frame"]),
-    ("VARINT", &["codec", "frame"]),
+    ("TRUNC", &["codec", "session", "frame"]),
+    ("VARINT", &["codec", "session", "frame"]),
     ("PROXY-458", &["proxy"]),
     ("KEY-L1", &["keys", "crypto", "session", "frame"]),
     ("PAD-L2", &["crypto", "session", "frame"]),
     ("BUF-L5", &["session", "frame"]),
-    ("AMP-L7", &["net", "frame"]),
+    ("AMP-L7", &["net", "session", "frame"]),
     // The second set (`wkfuzz::planted::deep`): `session` is the one target with several
     // clients (kicks, devices, groups) on every transport; the baselines are single-client
     // targets that reach the bug's code: `frame` can trigger ACK-OTHER but has no delivery
@@ -121,9 +121,9 @@ mod tests {
     #[test]
     fn the_whole_plan_by_default() {
         let pairs = select(&[], &[]).unwrap();
-        assert_eq!(pairs.len(), 21);
+        assert_eq!(pairs.len(), 24);
         assert_eq!(pairs[0], ("TLS-127", "handshake"));
-        assert_eq!(pairs[20], ("AMP-L7", "frame"));
+        assert_eq!(pairs[23], ("AMP-L7", "frame"));
     }
 
     #[test]
@@ -132,8 +132,10 @@ mod tests {
             select(&strings(&["amp-l7", " TRUNC "]), &[]).unwrap(),
             vec![
                 ("TRUNC", "codec"),
+                ("TRUNC", "session"),
                 ("TRUNC", "frame"),
                 ("AMP-L7", "net"),
+                ("AMP-L7", "session"),
                 ("AMP-L7", "frame")
             ]
         );
@@ -141,9 +143,12 @@ mod tests {
             select(&[], &strings(&["session"])).unwrap(),
             vec![
                 ("STR-26", "session"),
+                ("TRUNC", "session"),
+                ("VARINT", "session"),
                 ("KEY-L1", "session"),
                 ("PAD-L2", "session"),
-                ("BUF-L5", "session")
+                ("BUF-L5", "session"),
+                ("AMP-L7", "session")
             ]
         );
         // A target no chosen bug is planned for: nothing to run.
