@@ -75,6 +75,8 @@ pub struct ClientLink {
     to_server: Vec<u8>,
     /// The client closed its side (nothing more is sent).
     closed: bool,
+    /// A copy of the wkproto bytes sent since [`ClientLink::tap`], up to its cap.
+    tapped: Option<(Vec<u8>, usize)>,
 }
 
 impl ClientLink {
@@ -95,6 +97,7 @@ impl ClientLink {
             fragments: fragments.max(1),
             to_server: Vec::new(),
             closed: false,
+            tapped: None,
         };
         if transport.is_websocket() {
             let request = format!("{UPGRADE_REQUEST}Sec-WebSocket-Key: {KEY}\r\n\r\n");
@@ -104,6 +107,20 @@ impl ClientLink {
             };
         }
         link
+    }
+
+    /// From now on keeps a copy of the wkproto bytes sent (the first `cap` of them): the
+    /// stream as the server's session reads it, for oracles that split it the same way. A
+    /// second call keeps the first copy going.
+    pub fn tap(&mut self, cap: usize) {
+        self.tapped.get_or_insert_with(|| (Vec::new(), cap));
+    }
+
+    /// The bytes kept since [`ClientLink::tap`] (empty if never tapped).
+    pub fn tapped(&self) -> &[u8] {
+        self.tapped
+            .as_ref()
+            .map_or(&[], |(copy, _)| copy.as_slice())
     }
 
     /// Whether the transport is TLS.
@@ -117,6 +134,10 @@ impl ClientLink {
     pub fn send(&mut self, wk: &[u8]) -> bool {
         if self.closed {
             return false;
+        }
+        if let Some((copy, cap)) = &mut self.tapped {
+            let room = cap.saturating_sub(copy.len());
+            copy.extend_from_slice(wk.get(..room.min(wk.len())).unwrap_or_default());
         }
         if matches!(self.ws, Ws::None) {
             self.write_stream(wk);
@@ -345,4 +366,21 @@ fn read_tls(
         }
     }
     Ok(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tap_keeps_what_is_sent_after_it_up_to_its_cap() {
+        let mut link = ClientLink::new(Transport::Tcp, None, 1);
+        link.send(b"before");
+        assert!(link.tapped().is_empty());
+        link.tap(10);
+        link.send(b"abcdef");
+        link.tap(1000);
+        link.send(b"ghijkl");
+        assert_eq!(link.tapped(), b"abcdefghij", "first cap kept, nothing from before");
+    }
 }

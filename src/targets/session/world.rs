@@ -31,6 +31,9 @@ const T0: Time = Time::from_unix_millis(1_700_000_000_000);
 const MAX_CHUNKED: usize = 4096;
 /// Undelivered messages one user may have waiting: small, so queues fill in a run.
 const MAX_PENDING: usize = 64;
+/// How much of a connection's stream is kept for the codec oracle once raw bytes broke its
+/// framing (the desynchronised frames that matter come right after them).
+const TAP_CAP: usize = 64 * 1024;
 
 /// A SEND waiting for its SENDACK.
 #[derive(Debug)]
@@ -362,8 +365,13 @@ impl World {
             }
             Action::Raw { bytes, .. } => {
                 // `frame`'s codec oracles on the bytes, so a codec bug that only corrupts
-                // (no panic in the server) shows here too.
+                // (no panic in the server) shows here too. Bytes that are not whole frames
+                // change how the server splits what follows: from here on the connection's
+                // stream is kept and checked whole at the end.
                 crate::targets::frame::check_codec(bytes, DEFAULT_MAX_FRAME);
+                if !whole_frames(bytes) {
+                    self.conns[i].link.tap(TAP_CAP);
+                }
                 if self.conns[i].link.send(bytes) {
                     self.outcome.count("raw_actions", 1);
                     if !whole_frames(bytes) {
@@ -1107,6 +1115,7 @@ impl World {
         self.check_open();
         self.witness_chat();
         for c in &self.conns {
+            crate::targets::frame::check_codec(c.link.tapped(), DEFAULT_MAX_FRAME);
             let want = u32::from(c.server.is_closed());
             assert_eq!(
                 c.close_events,
