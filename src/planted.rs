@@ -19,14 +19,14 @@
 //! | bug | hook (where the real fix lives) | trigger | found by |
 //! |---|---|---|---|
 //! | TLS-127 | `tls::resolver` `resolve()` (rustls calls it with the ClientHello before choosing a suite) | only HMAC-SHA1 CBC suites offered | `handshake`, `records` |
-//! | STR-26 | `proto::reader` `Reader::string` | string length >= 0x8000 | `frame` |
-//! | TRUNC | `proto::codec::disconnect` `Disconnect::read` | DISCONNECT body shorter than its fields | `frame` |
+//! | STR-26 | `proto::reader` `Reader::string` | string length >= 0x8000 | `frame`, `session` |
+//! | TRUNC | `proto::codec::disconnect` `Disconnect::read` | DISCONNECT body shorter than its fields | `frame`, `session` |
 //! | VARINT | `proto::splitter` `split_frame` + `proto::frame` `Frame::read` | 4 length bytes all with bit 7 set | `frame` (oracle: the two disagree) |
 //! | PROXY-458 | `net::proxy` `parse_proxy_header` | starts like PROXY v1/v2, shorter than 12 bytes | `proxy` |
 //! | KEY-L1 | `proto::crypto` `decode_client_key` | ClientKey decoding to fewer than 32 bytes | `keys`, `crypto`, `session` |
 //! | PAD-L2 | `proto::crypto` `AppCipher::decrypt` | not whole blocks, or a bad PKCS7 pad | `crypto`, `session` |
-//! | BUF-L5 | `session` `Session::process_frames` | declared length over the frame limit | `frame` (oracle: buffer capacity bounded) |
-//! | AMP-L7 | `session::established` (client EVENT panics) + `net::connection` supervisor (aborts) | a client EVENT after CONNECT | `net` (process abort) |
+//! | BUF-L5 | `session` `Session::process_frames` | declared length over the frame limit | `frame`, `session` (oracle: buffer capacity bounded) |
+//! | AMP-L7 | `session::established` (client EVENT panics) + `net::connection` supervisor (aborts) | a client EVENT after CONNECT | `net` (process abort; `session` sees the latent panic, which the evaluation does not count) |
 //!
 //! The second set ([`Bug::SECOND`], code in [`deep`]) are deeper: each needs at least three
 //! client steps or goes wrong on a server-to-client path, and none is triggered by the
