@@ -381,6 +381,10 @@ mod tests {
         link.send(b"abcdef");
         link.tap(1000);
         link.send(b"ghijkl");
-        assert_eq!(link.tapped(), b"abcdefghij", "first cap kept, nothing from before");
+        assert_eq!(
+            link.tapped(),
+            b"abcdefghij",
+            "first cap kept, nothing from before"
+        );
     }
 }
