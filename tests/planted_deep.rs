@@ -350,15 +350,8 @@ fn ack_other_is_an_ack_naming_a_message_that_waits_for_someone_else() {
 /// buffered yet).
 #[test]
 fn buf_l5_over_limit_header_is_caught_by_the_read_buffer_capacity_oracle() {
-    let script = Script {
-        clients: vec![ClientSpec::ordinary(0)],
-        groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
-        // SEND header, remaining length 2^28 - 1.
-        actions: vec![step(Action::Raw {
-            slot: 0,
-            bytes: vec![0x30, 0xff, 0xff, 0xff, 0x7f],
-        })],
-    };
+    // SEND header, remaining length 2^28 - 1.
+    let script = one_client_sends_raw(vec![0x30, 0xff, 0xff, 0xff, 0x7f]);
     let (off, on, triggered) = off_and_on(Bug::BufL5, || session(&script, "server_closes"));
     assert_eq!(off, Ok(1), "the server closes the connection at the header");
     let error = on.expect_err("the session reserves the declared length");
@@ -372,15 +365,8 @@ fn buf_l5_over_limit_header_is_caught_by_the_read_buffer_capacity_oracle() {
 /// run on every raw action, reports.
 #[test]
 fn varint_disagreement_is_caught_by_the_codec_oracle_on_raw_bytes() {
-    let script = Script {
-        clients: vec![ClientSpec::ordinary(0)],
-        groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
-        // PING header, then four length bytes with bit 7 set and nothing after them.
-        actions: vec![step(Action::Raw {
-            slot: 0,
-            bytes: vec![0x90, 0x80, 0x80, 0x80, 0x80],
-        })],
-    };
+    // DISCONNECT header, then four length bytes with bit 7 set and nothing after them.
+    let script = one_client_sends_raw(vec![0x90, 0x80, 0x80, 0x80, 0x80]);
     let (off, on, triggered) = off_and_on(Bug::Varint, || session(&script, "server_closes"));
     assert_eq!(off, Ok(1), "the server refuses the length and closes");
     let error = on.expect_err("splitter and decoder disagree");
@@ -389,4 +375,13 @@ fn varint_disagreement_is_caught_by_the_codec_oracle_on_raw_bytes() {
         "{error}"
     );
     assert!(triggered >= 1);
+}
+
+/// One ordinary logged-in client that sends `bytes` raw.
+fn one_client_sends_raw(bytes: Vec<u8>) -> Script {
+    Script {
+        clients: vec![ClientSpec::ordinary(0)],
+        groups: [Name::Pool(0), Name::Pool(1), Name::Pool(2)],
+        actions: vec![step(Action::Raw { slot: 0, bytes })],
+    }
 }

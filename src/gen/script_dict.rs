@@ -74,6 +74,11 @@ const RAW_HEADERS: [(&str, &[u8]); 3] = [
     ),
 ];
 
+/// The packet types whose header carries a remaining length: all but PING (7) and PONG (8).
+fn types_with_a_length() -> impl Iterator<Item = u8> {
+    (1u8..=12).filter(|ty| !matches!(ty, 7 | 8))
+}
+
 /// One of each action kind on slot 1, as the ordinary case writes it.
 fn actions() -> Vec<(String, Action)> {
     let send = |to, body, copies| Action::Send {
@@ -131,9 +136,9 @@ fn actions() -> Vec<(String, Action)> {
         let bytes = bytes.to_vec();
         out.push((label.to_owned(), Action::Raw { slot: 1, bytes }));
     }
-    // Every packet type that has a length (all but PING and PONG), with a one-byte body:
-    // shorter than its fields, so each decoder must stop at the end (bug class TRUNC).
-    for ty in (1u8..=12).filter(|ty| !matches!(ty, 7 | 8)) {
+    // Every packet type that has a length, with a one-byte body: shorter than its fields,
+    // so each decoder must stop at the end (bug class TRUNC).
+    for ty in types_with_a_length() {
         let bytes = vec![ty << 4, 1, 0];
         out.push((
             format!("raw_short_body_type{ty}"),
@@ -219,7 +224,7 @@ mod tests {
         assert!(declared(RAW_HEADERS[0].1).is_some_and(|n| n > 2 * limit));
         assert_eq!(declared(RAW_HEADERS[1].1), Some(limit + 1));
         assert_eq!(declared(RAW_HEADERS[2].1), None);
-        for ty in (1u8..=12).filter(|ty| !matches!(ty, 7 | 8)) {
+        for ty in types_with_a_length() {
             let short = [ty << 4, 1, 0];
             let bounds = crate::proto::split_frame(&short, limit);
             assert!(

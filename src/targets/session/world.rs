@@ -369,12 +369,13 @@ impl World {
                 // change how the server splits what follows: from here on the connection's
                 // stream is kept and checked whole at the end.
                 crate::targets::frame::check_codec(bytes, DEFAULT_MAX_FRAME);
-                if !whole_frames(bytes) {
+                let whole = whole_frames(bytes);
+                if !whole {
                     self.conns[i].link.tap(TAP_CAP);
                 }
                 if self.conns[i].link.send(bytes) {
                     self.outcome.count("raw_actions", 1);
-                    if !whole_frames(bytes) {
+                    if !whole {
                         self.conns[i].framing_lost = true;
                     }
                 }
