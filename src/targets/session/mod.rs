@@ -23,6 +23,7 @@
 //! - every closed connection reports exactly one close event, every open one none; no
 //!   session buffers (or allocates read buffer for) more than one frame plus one read.
 
+mod ack_mirror;
 mod ledger;
 pub(crate) mod seeds;
 mod world;

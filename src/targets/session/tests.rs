@@ -2,6 +2,7 @@ use super::seeds::scripts;
 use super::*;
 use crate::gen::names::Name;
 use crate::gen::script::{Action, Body, ClientSpec, CloseHow, Damage, Dest, KeyChoice, Step};
+use crate::proto::{Frame, Packet};
 use crate::transport::Transport;
 use rand::{RngCore, SeedableRng};
 
@@ -377,4 +378,89 @@ fn an_ack_of_another_users_waiting_message_acknowledges_nothing() {
     // Still waiting for u1: live, and again at u1's rejoin.
     assert_eq!(o.get("recv"), 1, "{o}");
     assert_eq!((o.get("rejoins"), o.get("rejoin_recv")), (1, 1), "{o}");
+}
+
+#[test]
+fn the_payload_pattern_is_31i_plus_7_mod_251_at_every_length() {
+    for n in [0, 1, 250, 251, 252, 502, 503, 4096, 70_000, 786_000] {
+        let p = world::pattern(n);
+        assert_eq!(p.len(), n);
+        for (i, b) in p.iter().enumerate() {
+            assert_eq!(usize::from(*b), (31 * i + 7) % 251, "byte {i} of {n}");
+        }
+    }
+}
+
+#[test]
+fn a_recvack_written_raw_acknowledges_for_the_uid_and_a_new_device_gets_nothing() {
+    // The server acknowledges by id whatever RECVACK it reads, raw or not (the sequence is
+    // not checked): the oracle must not expect message 1 at u0's second device or rejoin.
+    let ack = Frame::new(Packet::Recvack(crate::proto::Recvack {
+        message_id: 1,
+        message_seq: 0x02fa_0000,
+    }))
+    .to_bytes(4);
+    let step = |action| Step {
+        action,
+        hold: false,
+    };
+    let s = script(
+        vec![spec(0, Transport::Wss), spec(1, Transport::Tcp)],
+        vec![
+            send(1, Dest::Slot(0), Body::Text(b"once".to_vec()), Damage::None),
+            step(Action::Raw {
+                slot: 0,
+                bytes: ack,
+            }),
+            step(Action::Device { slot: 0, other: 0 }),
+        ],
+    );
+    let o = run_script(&s);
+    assert_eq!(o.get("raw_actions"), 1, "{o}");
+    assert_eq!(o.get("second_devices"), 1, "{o}");
+    assert_eq!(o.get("recv"), 1, "only the first device's delivery: {o}");
+    assert_eq!(
+        o.get("rejoin_recv"),
+        0,
+        "acknowledged, never redelivered: {o}"
+    );
+}
+
+#[test]
+fn a_raw_send_the_server_accepts_is_delivered_and_checked_like_the_harnesss_own() {
+    // NO_ENCRYPT: no msgKey to check, so a SEND written raw is accepted; its SENDACK and
+    // its RECV must match what the raw bytes said. A raw SEND with a made-up msgKey is
+    // refused with PAYLOAD_DECODE_ERROR.
+    let raw = |setting, seq, msg_key: &str| {
+        Frame::new(Packet::Send(crate::proto::Send {
+            setting: crate::proto::Setting(setting),
+            client_seq: seq,
+            client_msg_no: format!("raw{seq}"),
+            channel_id: "u1".into(),
+            channel_type: crate::proto::ChannelType::PERSON,
+            expire: Some(0),
+            msg_key: msg_key.into(),
+            payload: b"in the clear".to_vec(),
+            ..Default::default()
+        }))
+        .to_bytes(4)
+    };
+    let step = |action| Step {
+        action,
+        hold: false,
+    };
+    let bytes = [
+        raw(crate::proto::Setting::NO_ENCRYPT, 77, ""),
+        raw(0, 78, "0123456789abcdef0123456789abcdef"),
+    ]
+    .concat();
+    let s = script(
+        vec![spec(0, Transport::Tcp), spec(1, Transport::Ws)],
+        vec![step(Action::Raw { slot: 0, bytes })],
+    );
+    let o = run_script(&s);
+    assert_eq!(o.get("raw_actions"), 1, "{o}");
+    assert_eq!(o.get("sendack_success"), 1, "{o}");
+    assert_eq!(o.get("sendack_refused"), 1, "{o}");
+    assert_eq!(o.get("recv"), 1, "{o}");
 }

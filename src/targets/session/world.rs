@@ -2,6 +2,7 @@
 //! ([`ClientLink`]), each talking to the server's connection engine ([`ServerConn`]), one
 //! hub, a virtual clock. Every oracle of the target is checked here as bytes arrive.
 
+use super::ack_mirror::{AckMirror, Read};
 use super::ledger::{Accepted, Expected, Ledger};
 use crate::client::Client;
 use crate::clock::Time;
@@ -11,6 +12,7 @@ use crate::gen::script::{
 };
 use crate::gen::session_frames::{self as frames, ConnectNames, SendSpec, Text};
 use crate::hub::{Hub, HubConfig};
+use crate::proto::crypto::PayloadError;
 use crate::proto::{
     split_frame, ChannelType, Frame, Packet, ReasonCode, Recv, Sendack, Suback, DEFAULT_MAX_FRAME,
 };
@@ -84,6 +86,74 @@ struct Conn {
     /// Raw bytes that are not whole frames went out: the server reads what follows as part
     /// of another frame, so a later SEND need not get its own SENDACK.
     framing_lost: bool,
+    /// The server's split of this stream once the script wrote raw bytes into it.
+    ack_mirror: Option<AckMirror>,
+}
+
+impl Conn {
+    /// Sends wkproto bytes the harness built; once the script wrote raw bytes here, the
+    /// RECVACKs the server will split out of them count as this connection's
+    /// acknowledgements.
+    fn send(&mut self, bytes: &[u8], ledger: &Ledger) -> bool {
+        self.send_read(bytes, ledger).is_some()
+    }
+
+    /// Sends raw bytes: from now on the server's split of this stream is followed, and a
+    /// SEND it reads in them is expected to be answered as such (unless the harness's own
+    /// SEND with that ClientSeq is still unanswered: the script cannot tell which SENDACK
+    /// is which).
+    fn send_raw(&mut self, bytes: &[u8], ledger: &Ledger) -> bool {
+        self.ack_mirror.get_or_insert_with(AckMirror::default);
+        let Some(sends) = self.send_read(bytes, ledger) else {
+            return false;
+        };
+        for send in sends {
+            if !self.sent.contains_key(&send.client_seq) {
+                let sent = self.raw_sent(&send);
+                self.sent.insert(send.client_seq, sent);
+            }
+        }
+        true
+    }
+
+    /// Sends `bytes`; with a mirror, records the RECVACKs read and returns the SENDs read.
+    fn send_read(&mut self, bytes: &[u8], ledger: &Ledger) -> Option<Vec<crate::proto::Send>> {
+        if !self.link.send(bytes) {
+            return None;
+        }
+        let mut sends = Vec::new();
+        if let Some(mirror) = &mut self.ack_mirror {
+            for read in mirror.feed(bytes, self.wk.negotiated_version()) {
+                match read {
+                    Read::Ack(id) => self.acks.push((id, ledger.get(id).is_some())),
+                    Read::Send(send) => sends.push(send),
+                }
+            }
+        }
+        Some(sends)
+    }
+
+    /// What the server must make of a SEND the script wrote raw: its msgKey and payload
+    /// checked with this connection's cipher, as the server will check them.
+    fn raw_sent(&self, send: &crate::proto::Send) -> Sent {
+        let (damage, content) = if send.setting.has(crate::proto::Setting::NO_ENCRYPT) {
+            (Damage::NoEncrypt, Some(send.payload.clone()))
+        } else {
+            match self.wk.open_send(send) {
+                None => (Damage::MsgKey, None),
+                Some(Ok(plain)) => (Damage::None, Some(plain)),
+                Some(Err(PayloadError::BadPadding)) => (Damage::BadPadding, None),
+                Some(Err(_)) => (Damage::NotBase64, None),
+            }
+        };
+        Sent {
+            channel: Text::Str(send.channel_id.clone()),
+            ty: send.channel_type,
+            damage,
+            setting: send.setting.0,
+            content,
+        }
+    }
 }
 
 /// The world.
@@ -264,7 +334,7 @@ impl World {
         self.next_sub += 1;
         let c = &mut self.conns[i];
         let bytes = frames::sub(&c.wk, &group, &sub_no, 2, 0);
-        c.link.send(&bytes);
+        c.send(&bytes, &self.ledger);
     }
 
     /// An action on connection `i`.
@@ -296,7 +366,8 @@ impl World {
                     ),
                     None => (frames::recvack(&c.wk, i64::from(*nth), 0), i64::from(*nth)),
                 };
-                if c.link.send(&bytes) {
+                // A mirrored connection's acknowledgements are what the server splits out.
+                if c.send(&bytes, &self.ledger) && c.ack_mirror.is_none() {
                     c.acks.push((id, self.ledger.get(id).is_some()));
                 }
             }
@@ -325,12 +396,13 @@ impl World {
                 };
                 let bytes = frames::recvack(&c.wk, id, seq);
                 // Any id counts: one waiting for this uid leaves its queue, received or not.
-                if c.link.send(&bytes) {
+                // A mirrored connection's acknowledgements are what the server splits out.
+                if c.send(&bytes, &self.ledger) && c.ack_mirror.is_none() {
                     c.acks.push((id, self.ledger.get(id).is_some()));
                 }
             }
             Action::Ping { .. } => {
-                self.conns[i].link.send(&[0x70]);
+                self.conns[i].send(&[0x70], &self.ledger);
             }
             Action::Sub {
                 group,
@@ -345,7 +417,7 @@ impl World {
                 let sub_no = Text::new(sub_no.render(|_| format!("s{n}")));
                 let c = &mut self.conns[i];
                 let bytes = frames::sub(&c.wk, &channel, &sub_no, *ty, *action);
-                c.link.send(&bytes);
+                c.send(&bytes, &self.ledger);
             }
             Action::Packet { kind: 1, .. } => {
                 // A CONNECT with the connection's own names and its real key (a second one
@@ -356,12 +428,12 @@ impl World {
             Action::Packet { kind, .. } => {
                 let c = &mut self.conns[i];
                 let bytes = frames::packet(&c.wk, *kind);
-                c.link.send(&bytes);
+                c.send(&bytes, &self.ledger);
             }
             Action::Disconnect { .. } => {
                 let c = &mut self.conns[i];
                 let bytes = frames::packet(&c.wk, 9);
-                c.link.send(&bytes);
+                c.send(&bytes, &self.ledger);
             }
             Action::Raw { bytes, .. } => {
                 // `frame`'s codec oracles on the bytes, so a codec bug that only corrupts
@@ -373,7 +445,7 @@ impl World {
                 if !whole {
                     self.conns[i].link.tap(TAP_CAP);
                 }
-                if self.conns[i].link.send(bytes) {
+                if self.conns[i].send_raw(bytes, &self.ledger) {
                     self.outcome.count("raw_actions", 1);
                     if !whole {
                         self.conns[i].framing_lost = true;
@@ -467,6 +539,7 @@ impl World {
             acks: Vec::new(),
             superseded: false,
             framing_lost: false,
+            ack_mirror: None,
             adopted: BTreeMap::new(),
             close_events: 0,
         });
@@ -531,7 +604,7 @@ impl World {
             device_id: &device_id,
         };
         let bytes = frames::connect(&c.wk, &names, device, key);
-        c.link.send(&bytes);
+        c.send(&bytes, &self.ledger);
     }
 
     fn send(
@@ -587,7 +660,7 @@ impl World {
         if plain.len() > 16 * 1024 {
             self.outcome.count("large_sends", 1);
         }
-        if !c.link.send(&built.bytes) {
+        if !c.send(&built.bytes, &self.ledger) {
             return;
         }
         self.outcome.count("sends", 1);
@@ -1180,7 +1253,7 @@ impl World {
                 &c.wk
                     .connect(&uid, "token", crate::proto::DeviceFlag::APP, 0),
             );
-            c.link.send(&bytes);
+            c.send(&bytes, &self.ledger);
         }
         self.pump();
         assert!(
@@ -1202,7 +1275,7 @@ impl World {
         };
         self.conns[a].sent.insert(seq, sent);
         let bytes = self.conns[a].wk.encode(&frame);
-        self.conns[a].link.send(&bytes);
+        self.conns[a].send(&bytes, &self.ledger);
         self.pump();
         let got = self.conns[b]
             .received
@@ -1249,9 +1322,21 @@ fn transport_counter(t: Transport) -> &'static str {
     }
 }
 
-/// A generated plaintext of `n` bytes (a pattern, so a cut or shift shows).
-fn pattern(n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i.wrapping_mul(31).wrapping_add(7) % 251) as u8)
-        .collect()
+/// Period of [`pattern`]: a prime, so no power-of-two cut or shift maps it onto itself.
+const PATTERN_PERIOD: usize = 251;
+
+/// A generated plaintext of `n` bytes (a pattern, so a cut or shift shows): byte `i` is
+/// `(31 i + 7) mod 251`. Built by doubling one period with memcpy, as a frame-limit payload
+/// byte by byte cost milliseconds under coverage instrumentation.
+pub(crate) fn pattern(n: usize) -> Vec<u8> {
+    let mut out: Vec<u8> = (0..PATTERN_PERIOD)
+        .map(|i| ((i * 31 + 7) % PATTERN_PERIOD) as u8)
+        .collect();
+    out.reserve(n.saturating_sub(out.len()));
+    // Every length here is a multiple of the period, so a copied prefix continues it.
+    while out.len() < n {
+        out.extend_from_within(..out.len().min(n - out.len()));
+    }
+    out.truncate(n);
+    out
 }
