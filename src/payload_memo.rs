@@ -23,9 +23,12 @@ const MIN_LEN: usize = 1024;
 /// Bytes (inputs and results) kept per thread before the memo is emptied.
 const CAP_BYTES: usize = 64 << 20;
 
+/// Inputs kept with their results.
+type Entries<V> = Vec<(Box<[u8]>, V)>;
+
 /// One operation's remembered results, by cipher and input length.
 struct Table<V> {
-    entries: HashMap<(AppCipher, usize), Vec<(Box<[u8]>, V)>>,
+    entries: HashMap<(AppCipher, usize), Entries<V>>,
 }
 
 impl<V> Default for Table<V> {
