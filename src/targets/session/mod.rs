@@ -15,7 +15,9 @@
 //!   in); a message accepted with SENDACK Success reaches every recipient connection that was
 //!   logged in when it was accepted, or that logged in while it still waited, exactly once,
 //!   intact at any size on any transport, and no other connection (see `ledger.rs`: offline
-//!   delivery and redelivery after a kick or reconnect keep exactly-once);
+//!   delivery and redelivery after a kick or reconnect keep exactly-once). Raw bytes count
+//!   as the server reads them (`ack_mirror.rs`): a RECVACK among them acknowledges, a
+//!   NO_ENCRYPT SEND among them is a message like any other;
 //! - SUBACK Success only for a group, a name and an action that exist;
 //! - raw bytes a client sends pass `frame`'s codec oracles at every version (split bounds,
 //!   normal form, encode/decode round trip);
