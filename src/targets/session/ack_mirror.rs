@@ -1,16 +1,18 @@
-//! The RECVACKs and SENDs the server reads from a connection the script wrote raw bytes into.
+//! The RECVACKs, SENDs and CONNECTs the server reads from a connection the script wrote raw
+//! bytes into.
 //!
 //! Raw bytes may be whole frames (a RECVACK or a SEND among them) or break the framing, so
 //! that the server reads the client's next frames shifted. Either way the server
 //! acknowledges by message id whatever RECVACK it splits out, and accepts a raw SEND that
 //! says NO_ENCRYPT (no msgKey to check); the delivery ledger must know both, or a message
 //! acknowledged that way is still expected at the uid's next login, and one accepted that
-//! way reaches recipients as a message nobody sent. From the first raw write on, every
+//! way reaches recipients as a message nobody sent; a raw CONNECT on a fresh connection logs
+//! in whoever it names, with a key the harness may not hold. From the first raw write on, every
 //! wkproto byte the client sends passes through this mirror, which splits the stream as the
-//! server does (the same function, the same limit) and decodes each RECVACK and SEND at the
+//! server does (the same function, the same limit) and decodes each of those frames at the
 //! connection's version; other frames' bodies are skipped, not kept.
 
-use crate::proto::{split_frame, Frame, Packet, PacketType, Send, DEFAULT_MAX_FRAME};
+use crate::proto::{split_frame, Connect, Frame, Packet, PacketType, Send, DEFAULT_MAX_FRAME};
 
 /// A frame the server reads that the ledger must know of.
 #[derive(Debug, PartialEq)]
@@ -19,14 +21,16 @@ pub(super) enum Read {
     Ack(i64),
     /// A SEND.
     Send(Send),
+    /// A CONNECT.
+    Connect(Connect),
 }
 
-/// The server's split of one connection's stream, as far as RECVACKs and SENDs go.
+/// The server's split of one connection's stream, as far as RECVACKs, SENDs and CONNECTs go.
 #[derive(Debug, Default)]
 pub(super) struct AckMirror {
-    /// Bytes of the frame being split: its header, or a whole RECVACK or SEND being gathered.
+    /// Bytes of the frame being split: its header, or a whole frame of a kept type.
     pending: Vec<u8>,
-    /// Body bytes of a frame that is neither, still to skip.
+    /// Body bytes of a frame of another type, still to skip.
     skip: usize,
     /// The stream stopped splitting (or a frame kept did not decode): the server closes the
     /// connection and reads nothing more.
@@ -34,8 +38,8 @@ pub(super) struct AckMirror {
 }
 
 impl AckMirror {
-    /// Follows `bytes` sent after everything fed before; returns the RECVACKs and SENDs the
-    /// server reads in them, in order.
+    /// Follows `bytes` sent after everything fed before; returns the RECVACKs, SENDs and
+    /// CONNECTs the server reads in them, in order.
     pub(super) fn feed(&mut self, bytes: &[u8], version: u8) -> Vec<Read> {
         let mut reads = Vec::new();
         let mut rest = bytes;
@@ -71,7 +75,8 @@ impl AckMirror {
                 return;
             }
         };
-        let kept = [PacketType::RECVACK.0, PacketType::SEND.0].contains(&(bounds.first_byte >> 4));
+        let kept = [PacketType::RECVACK, PacketType::SEND, PacketType::CONNECT]
+            .contains(&PacketType(bounds.first_byte >> 4));
         let total = bounds.total_len();
         if kept && self.pending.len() < total {
             return;
@@ -84,6 +89,7 @@ impl AckMirror {
             match Frame::decode(bounds.first_byte, body, version).map(|f| f.packet) {
                 Ok(Packet::Recvack(ack)) => reads.push(Read::Ack(ack.message_id)),
                 Ok(Packet::Send(send)) => reads.push(Read::Send(send)),
+                Ok(Packet::Connect(connect)) => reads.push(Read::Connect(connect)),
                 _ => self.broken = true,
             }
         } else {
@@ -122,7 +128,13 @@ mod tests {
             ..Default::default()
         }))
         .to_bytes(4);
+        let connect = Connect {
+            version: 4,
+            uid: "raw".into(),
+            ..Connect::default()
+        };
         let stream = [
+            Frame::new(Packet::Connect(connect.clone())).to_bytes(4),
             vec![0x70],
             recvack(1, 4),
             Frame::new(Packet::Send(send(300_000))).to_bytes(4),
@@ -139,6 +151,7 @@ mod tests {
                 .flat_map(|c| mirror.feed(c, 4))
                 .collect();
             let want = [
+                Read::Connect(connect.clone()),
                 Read::Ack(1),
                 Read::Send(send(300_000)),
                 Read::Ack(-7),

@@ -464,3 +464,45 @@ fn a_raw_send_the_server_accepts_is_delivered_and_checked_like_the_harnesss_own(
     assert_eq!(o.get("sendack_refused"), 1, "{o}");
     assert_eq!(o.get("recv"), 1, "{o}");
 }
+
+#[test]
+fn a_connect_written_raw_on_an_open_connection_logs_in_someone_the_script_did_not_name() {
+    let stranger = crate::client::Client::new([9; 32], 4);
+    let connect =
+        stranger.encode(&stranger.connect("stranger", "token", crate::proto::DeviceFlag::APP, 0));
+    let step = |action| Step {
+        action,
+        hold: false,
+    };
+    let s = script(
+        vec![spec(0, Transport::Tcp), spec(1, Transport::Tcp)],
+        vec![
+            step(Action::Open { slot: 0 }),
+            step(Action::Raw {
+                slot: 0,
+                bytes: connect,
+            }),
+            send(
+                1,
+                Dest::Slot(0),
+                Body::Text(b"to u0".to_vec()),
+                Damage::None,
+            ),
+            send(
+                1,
+                Dest::Person(Name::Bytes(b"stranger".to_vec())),
+                Body::Text(b"to the stranger".to_vec()),
+                Damage::None,
+            ),
+        ],
+    );
+    let o = run_script(&s);
+    // The raw login succeeds as "stranger", whose RECV the harness cannot open (it does
+    // not hold the key) but still counts; the final rejoin logs "stranger" in again with
+    // the harness's own key and opens the redelivered message.
+    assert_eq!(o.get("raw_actions"), 1, "{o}");
+    assert_eq!(o.get("connack_success"), 3, "{o}");
+    assert_eq!(o.get("sendack_success"), 2, "{o}");
+    assert_eq!(o.get("recv"), 2, "{o}");
+    assert_eq!((o.get("rejoins"), o.get("rejoin_recv")), (2, 2), "{o}");
+}

@@ -88,6 +88,11 @@ struct Conn {
     framing_lost: bool,
     /// The server's split of this stream once the script wrote raw bytes into it.
     ack_mirror: Option<AckMirror>,
+    /// A CONNECT went out (the harness's or raw): a later one is the server's second.
+    connect_sent: bool,
+    /// Logged in (or logging in) by a raw CONNECT with a key the harness does not hold:
+    /// its RECVs cannot be opened, only counted and matched to the ledger.
+    opaque: bool,
 }
 
 impl Conn {
@@ -104,33 +109,57 @@ impl Conn {
     /// is which).
     fn send_raw(&mut self, bytes: &[u8], ledger: &Ledger) -> bool {
         self.ack_mirror.get_or_insert_with(AckMirror::default);
-        let Some(sends) = self.send_read(bytes, ledger) else {
+        let Some(reads) = self.send_read(bytes, ledger) else {
             return false;
         };
-        for send in sends {
-            if !self.sent.contains_key(&send.client_seq) {
-                let sent = self.raw_sent(&send);
-                self.sent.insert(send.client_seq, sent);
+        for read in reads {
+            match read {
+                Read::Send(send) if !self.sent.contains_key(&send.client_seq) => {
+                    let sent = self.raw_sent(&send);
+                    self.sent.insert(send.client_seq, sent);
+                }
+                Read::Connect(connect) if !self.connect_sent => self.raw_login(&connect),
+                _ => {}
             }
         }
         true
     }
 
-    /// Sends `bytes`; with a mirror, records the RECVACKs read and returns the SENDs read.
-    fn send_read(&mut self, bytes: &[u8], ledger: &Ledger) -> Option<Vec<crate::proto::Send>> {
+    /// Sends `bytes`; with a mirror, records the RECVACKs read and returns the SENDs and
+    /// CONNECTs read.
+    fn send_read(&mut self, bytes: &[u8], ledger: &Ledger) -> Option<Vec<Read>> {
         if !self.link.send(bytes) {
             return None;
         }
-        let mut sends = Vec::new();
+        let mut reads = Vec::new();
         if let Some(mirror) = &mut self.ack_mirror {
             for read in mirror.feed(bytes, self.wk.negotiated_version()) {
                 match read {
                     Read::Ack(id) => self.acks.push((id, ledger.get(id).is_some())),
-                    Read::Send(send) => sends.push(send),
+                    other => reads.push(other),
                 }
             }
         }
-        Some(sends)
+        Some(reads)
+    }
+
+    /// The server reads a raw CONNECT as this connection's first: the connection becomes
+    /// whoever it names, at its version and device, with its key (if the server can use
+    /// that key and it is not this client's own, the RECVs it gets cannot be opened).
+    fn raw_login(&mut self, connect: &crate::proto::Connect) {
+        self.connect_sent = true;
+        self.uid = Text::Str(connect.uid.clone());
+        self.version = connect.version;
+        self.device = connect.device_flag.0;
+        let usable = crate::proto::crypto::decode_client_key(&connect.client_key)
+            .ok()
+            .is_some_and(|public| crate::x25519_memo::shared_secret([1; 32], public).is_ok());
+        self.key = if usable {
+            KeyChoice::Valid
+        } else {
+            KeyChoice::NotBase64
+        };
+        self.opaque = connect.client_key != self.wk.client_key();
     }
 
     /// What the server must make of a SEND the script wrote raw: its msgKey and payload
@@ -540,6 +569,8 @@ impl World {
             superseded: false,
             framing_lost: false,
             ack_mirror: None,
+            connect_sent: false,
+            opaque: false,
             adopted: BTreeMap::new(),
             close_events: 0,
         });
@@ -605,6 +636,7 @@ impl World {
         };
         let bytes = frames::connect(&c.wk, &names, device, key);
         c.send(&bytes, &self.ledger);
+        c.connect_sent = true;
     }
 
     fn send(
@@ -870,8 +902,10 @@ impl World {
             c.uid.as_str().is_some(),
             "CONNACK Success for a uid the codec cannot carry"
         );
-        c.wk.handle_connack(ack)
-            .expect("a successful CONNACK has usable keys");
+        if !c.opaque {
+            c.wk.handle_connack(ack)
+                .expect("a successful CONNACK has usable keys");
+        }
         c.logged_in = true;
         let uid = c.uid.as_str().unwrap_or_default().to_owned();
         let mut expected = self.ledger.login(&uid);
@@ -897,8 +931,10 @@ impl World {
 
     fn on_recv(&mut self, i: usize, r: Recv) {
         let c = &mut self.conns[i];
+        // A connection logged in raw with a key the harness does not hold: not openable.
         let plain = match c.wk.open(&r) {
-            Ok(p) => p,
+            _ if c.opaque => None,
+            Ok(p) => Some(p),
             Err(e) => panic!(
                 "RECV {} does not verify/decrypt for {:?}: {e}",
                 r.message_id, c.uid
@@ -911,7 +947,7 @@ impl World {
             r.message_id
         );
         if self.ledger.get(r.message_id).is_none() {
-            self.adopt(&r, &plain);
+            self.adopt(&r, plain.as_deref());
         }
         let c = &mut self.conns[i];
         let Some(t) = self.ledger.get(r.message_id) else {
@@ -933,15 +969,15 @@ impl World {
             &r.channel_id, seen_channel,
             "RECV channel as the recipient sees it"
         );
-        if let Some(content) = &t.content {
+        if let (Some(content), Some(plain)) = (&t.content, &plain) {
             assert!(
-                &plain == content,
+                plain == content,
                 "RECV content differs from what was sent ({} vs {} bytes)",
                 plain.len(),
                 content.len()
             );
         }
-        if plain.len() > 16 * 1024 {
+        if plain.as_ref().map_or(r.payload.len(), Vec::len) > 16 * 1024 {
             self.outcome.count("large_recv", 1);
         }
         if c.rejoin {
@@ -1037,16 +1073,19 @@ impl World {
 
     /// A RECV of a message no SENDACK announced yet: its sender's SENDACK may still be
     /// unread (held steps, or a sender that closed first). Finds the sender's oldest
-    /// unanswered SEND with that content and records it as accepted, the way its SENDACK
-    /// would have (if there is none, the caller's check fails).
-    fn adopt(&mut self, r: &Recv, plain: &[u8]) {
+    /// unanswered SEND with that content (any, if either is unknown) and records it as
+    /// accepted, the way its SENDACK would have (if there is none, the caller's check fails).
+    fn adopt(&mut self, r: &Recv, plain: Option<&[u8]>) {
         let found = self.conns.iter().enumerate().find_map(|(j, c)| {
             if !c.logged_in || c.uid.as_str() != Some(r.from_uid.as_str()) {
                 return None;
             }
             c.sent
                 .iter()
-                .find(|(_, s)| s.content.as_deref().is_none_or(|content| content == plain))
+                .find(|(_, s)| match (s.content.as_deref(), plain) {
+                    (Some(content), Some(plain)) => content == plain,
+                    _ => true,
+                })
                 .map(|(seq, _)| (j, *seq))
         });
         let Some((j, seq)) = found else {
