@@ -506,3 +506,37 @@ fn a_connect_written_raw_on_an_open_connection_logs_in_someone_the_script_did_no
     assert_eq!(o.get("recv"), 2, "{o}");
     assert_eq!((o.get("rejoins"), o.get("rejoin_recv")), (2, 2), "{o}");
 }
+
+#[test]
+fn a_raw_send_and_the_harnesss_own_with_the_same_client_seq_get_their_own_sendacks() {
+    // Both wait for their SENDACK at once (the raw step holds): the server answers them in
+    // the order it reads them, the raw one (refused: a made-up msgKey) first.
+    let raw = Frame::new(Packet::Send(crate::proto::Send {
+        client_seq: 1,
+        client_msg_no: "raw".into(),
+        channel_id: "u1".into(),
+        channel_type: crate::proto::ChannelType::PERSON,
+        expire: Some(0),
+        msg_key: "0123456789abcdef0123456789abcdef".into(),
+        payload: b"AAAAAAAAAAAAAAAAAAAAAA==".to_vec(),
+        ..Default::default()
+    }))
+    .to_bytes(4);
+    let s = script(
+        vec![spec(0, Transport::Tcp), spec(1, Transport::Tcp)],
+        vec![
+            Step {
+                action: Action::Raw {
+                    slot: 0,
+                    bytes: raw,
+                },
+                hold: true,
+            },
+            send(0, Dest::Slot(1), Body::Text(b"own".to_vec()), Damage::None),
+        ],
+    );
+    let o = run_script(&s);
+    assert_eq!(o.get("sendack_refused"), 1, "{o}");
+    assert_eq!(o.get("sendack_success"), 1, "{o}");
+    assert_eq!(o.get("recv"), 1, "{o}");
+}

@@ -19,7 +19,7 @@ use crate::proto::{
 use crate::sim::client_link::ClientLink;
 use crate::targets::{fixture, Outcome};
 use crate::transport::{CloseCause, ConnConfig, ConnEvent, ServerConn, Transport};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,7 +71,9 @@ struct Conn {
     received: Vec<Recv>,
     got: BTreeSet<i64>,
     expected: Expected,
-    sent: BTreeMap<u32, Sent>,
+    /// SENDs waiting for their SENDACK, by ClientSeq. A raw SEND may share its ClientSeq
+    /// with the harness's own: the server answers them in the order it read them.
+    sent: BTreeMap<u32, VecDeque<Sent>>,
     /// RECVACKs sent that the server may not have read yet, and whether the ledger knew
     /// the message when the client sent it (if not, the server may read the RECVACK before
     /// it accepts the message, and then it acknowledges nothing).
@@ -114,15 +116,30 @@ impl Conn {
         };
         for read in reads {
             match read {
-                Read::Send(send) if !self.sent.contains_key(&send.client_seq) => {
+                Read::Send(send) => {
                     let sent = self.raw_sent(&send);
-                    self.sent.insert(send.client_seq, sent);
+                    self.await_sendack(send.client_seq, sent);
                 }
                 Read::Connect(connect) if !self.connect_sent => self.raw_login(&connect),
                 _ => {}
             }
         }
         true
+    }
+
+    /// `sent` waits for the SENDACK of ClientSeq `seq`, after any SEND already waiting for it.
+    fn await_sendack(&mut self, seq: u32, sent: Sent) {
+        self.sent.entry(seq).or_default().push_back(sent);
+    }
+
+    /// The SEND the next SENDACK of ClientSeq `seq` answers.
+    fn take_sent(&mut self, seq: u32) -> Option<Sent> {
+        let waiting = self.sent.get_mut(&seq)?;
+        let sent = waiting.pop_front();
+        if waiting.is_empty() {
+            self.sent.remove(&seq);
+        }
+        sent
     }
 
     /// Sends `bytes`; with a mirror, records the RECVACKs read and returns the SENDs and
@@ -702,7 +719,7 @@ impl World {
         let readable =
             channel.as_str().is_some() && msg_no.as_ref().is_none_or(|m| m.as_str().is_some());
         if !too_large && readable {
-            c.sent.insert(
+            c.await_sendack(
                 built.seq,
                 Sent {
                     channel,
@@ -997,7 +1014,7 @@ impl World {
             );
             return;
         }
-        let Some(sent) = self.conns[i].sent.remove(&ack.client_seq) else {
+        let Some(sent) = self.conns[i].take_sent(ack.client_seq) else {
             return; // the ack of a SEND the script sent raw
         };
         if ack.reason == ReasonCode::SENDER_OFFLINE && self.conns[i].logged_in {
@@ -1082,18 +1099,27 @@ impl World {
             }
             c.sent
                 .iter()
-                .find(|(_, s)| match (s.content.as_deref(), plain) {
+                .flat_map(|(seq, waiting)| {
+                    waiting.iter().enumerate().map(move |(k, s)| (*seq, k, s))
+                })
+                .find(|(_, _, s)| match (s.content.as_deref(), plain) {
                     (Some(content), Some(plain)) => content == plain,
                     _ => true,
                 })
-                .map(|(seq, _)| (j, *seq))
+                .map(|(seq, k, _)| (j, seq, k))
         });
-        let Some((j, seq)) = found else {
+        let Some((j, seq, k)) = found else {
             return;
         };
-        let Some(sent) = self.conns[j].sent.remove(&seq) else {
+        let Some(waiting) = self.conns[j].sent.get_mut(&seq) else {
             return;
         };
+        let Some(sent) = waiting.remove(k) else {
+            return;
+        };
+        if waiting.is_empty() {
+            self.conns[j].sent.remove(&seq);
+        }
         self.conns[j].adopted.insert(seq, r.message_id);
         let channel = sent.channel.as_str().unwrap_or_default().to_owned();
         let (_, recipients) = self.expectation(&r.from_uid, &channel, &sent);
@@ -1312,7 +1338,7 @@ impl World {
             setting: 0,
             content: Some(b"witness".to_vec()),
         };
-        self.conns[a].sent.insert(seq, sent);
+        self.conns[a].await_sendack(seq, sent);
         let bytes = self.conns[a].wk.encode(&frame);
         self.conns[a].send(&bytes, &self.ledger);
         self.pump();
