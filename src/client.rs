@@ -3,7 +3,6 @@
 //! and verifies and decrypts RECVs. Used by the end-to-end tests, the load generator and the
 //! fuzz targets that need a well-behaved peer next to a hostile one.
 
-use crate::payload_memo;
 use crate::proto::crypto::{self, AppCipher};
 use crate::proto::{
     ChannelType, Connack, Connect, DecodeError, DeviceFlag, Frame, Packet, ReasonCode, Recv,
@@ -122,7 +121,7 @@ impl Client {
     ) -> Result<(Frame, u32), ClientError> {
         let (mut send, client_seq) = self.send_unsigned(channel_id, channel_type, plaintext)?;
         if let Some(cipher) = &self.cipher {
-            send.msg_key = payload_memo::msg_key(cipher, &crypto::send_sign(&send));
+            send.msg_key = cipher.msg_key(&crypto::send_sign(&send));
         }
         Ok((Frame::new(Packet::Send(send)), client_seq))
     }
@@ -149,7 +148,7 @@ impl Client {
             expire: (v >= 3).then_some(0),
             msg_key: String::new(),
             topic: None,
-            payload: payload_memo::encrypt(cipher, plaintext).into_bytes(),
+            payload: cipher.encrypt(plaintext).into_bytes(),
         };
         Ok((send, client_seq))
     }
@@ -157,21 +156,22 @@ impl Client {
     /// Verifies and decrypts a RECV.
     pub fn open(&self, recv: &Recv) -> Result<Vec<u8>, ClientError> {
         let cipher = self.cipher.as_ref().ok_or(ClientError::NotConnected)?;
-        if !payload_memo::verify_msg_key(cipher, &crypto::recv_sign(recv), &recv.msg_key) {
+        if !cipher.verify_msg_key(&crypto::recv_sign(recv), &recv.msg_key) {
             return Err(ClientError::MsgKey);
         }
         if recv.setting.has(Setting::NO_ENCRYPT) {
             return Ok(recv.payload.clone());
         }
-        payload_memo::decrypt(cipher, &recv.payload).map_err(ClientError::Payload)
+        cipher.decrypt(&recv.payload).map_err(ClientError::Payload)
     }
 
     /// Checks and decrypts a SEND as the server will, for SENDs the harness did not build:
     /// `None` if its msgKey does not verify under this session's cipher (or there is none).
     pub fn open_send(&self, send: &Send) -> Option<Result<Vec<u8>, crypto::PayloadError>> {
         let cipher = self.cipher.as_ref()?;
-        payload_memo::verify_msg_key(cipher, &crypto::send_sign(send), &send.msg_key)
-            .then(|| payload_memo::decrypt(cipher, &send.payload))
+        cipher
+            .verify_msg_key(&crypto::send_sign(send), &send.msg_key)
+            .then(|| cipher.decrypt(&send.payload))
     }
 
     /// RECVACK for a RECV.

@@ -30,7 +30,6 @@ pub mod hub;
 pub mod load;
 pub mod net;
 pub mod pages;
-mod payload_memo;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
 pub mod proto;

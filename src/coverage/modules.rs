@@ -47,7 +47,6 @@ pub const MODULES: &[(&str, Module)] = &[
     ("src/clock.rs", other("core")),
     ("src/config.rs", other("config")),
     ("src/client.rs", other("harness")),
-    ("src/payload_memo.rs", other("harness")),
     ("src/x25519_memo.rs", other("harness")),
     ("src/sim.rs", other("harness")),
     ("src/targets/", other("harness")),

@@ -237,7 +237,7 @@ fn damage_send(
     match damage {
         Damage::None => {}
         Damage::MsgKey | Damage::MsgKeyChars => {
-            let mut k = crate::payload_memo::msg_key(cipher, &crypto::send_sign(s)).into_bytes();
+            let mut k = cipher.msg_key(&crypto::send_sign(s)).into_bytes();
             if let Some(c) = k.first_mut() {
                 *c = match damage {
                     Damage::MsgKeyChars => b'g',
@@ -249,7 +249,7 @@ fn damage_send(
             return;
         }
         Damage::MsgKeyLength(n) => {
-            let key = crate::payload_memo::msg_key(cipher, &crypto::send_sign(s));
+            let key = cipher.msg_key(&crypto::send_sign(s));
             s.msg_key = match n % 3 {
                 0 => String::new(),
                 1 => key.chars().take(16).collect(),
@@ -277,7 +277,7 @@ fn damage_send(
             *content = Some(text.to_vec());
         }
     }
-    s.msg_key = crate::payload_memo::msg_key(cipher, &crypto::send_sign(s));
+    s.msg_key = cipher.msg_key(&crypto::send_sign(s));
 }
 
 /// SUB for `channel` with `action` and channel type `ty`.

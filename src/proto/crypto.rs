@@ -144,7 +144,7 @@ pub fn random_salt(rng: &mut impl rand::RngCore) -> [u8; 16] {
 }
 
 /// The per-session AES-128-CBC key and IV, and the operations built on them.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AppCipher {
     key: [u8; 16],
     iv: [u8; 16],
