@@ -65,6 +65,12 @@ impl Client {
         self.version.min(LATEST_VERSION)
     }
 
+    /// Speaks `version` from now on: the server negotiates from a CONNECT the harness did
+    /// not build (a raw one) as from its own.
+    pub fn set_version(&mut self, version: u8) {
+        self.version = version;
+    }
+
     /// base64 of this client's public key.
     pub fn client_key(&self) -> String {
         // Remembered per thread (the fuzz targets log in the same clients run after run).

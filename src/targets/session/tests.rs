@@ -467,7 +467,7 @@ fn a_raw_send_the_server_accepts_is_delivered_and_checked_like_the_harnesss_own(
 
 #[test]
 fn a_connect_written_raw_on_an_open_connection_logs_in_someone_the_script_did_not_name() {
-    let stranger = crate::client::Client::new([9; 32], 4);
+    let stranger = crate::client::Client::new([9; 32], 2);
     let connect =
         stranger.encode(&stranger.connect("stranger", "token", crate::proto::DeviceFlag::APP, 0));
     let step = |action| Step {
@@ -497,9 +497,10 @@ fn a_connect_written_raw_on_an_open_connection_logs_in_someone_the_script_did_no
         ],
     );
     let o = run_script(&s);
-    // The raw login succeeds as "stranger", whose RECV the harness cannot open (it does
-    // not hold the key) but still counts; the final rejoin logs "stranger" in again with
-    // the harness's own key and opens the redelivered message.
+    // The raw login succeeds as "stranger" at version 2 (the slot's is 4), whose RECV the
+    // harness decodes at 2 and cannot open (it does not hold the key) but still counts; the
+    // final rejoin logs "stranger" in again with the harness's own key and opens the
+    // redelivered message.
     assert_eq!(o.get("raw_actions"), 1, "{o}");
     assert_eq!(o.get("connack_success"), 3, "{o}");
     assert_eq!(o.get("sendack_success"), 2, "{o}");

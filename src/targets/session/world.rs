@@ -167,6 +167,7 @@ impl Conn {
         self.connect_sent = true;
         self.uid = Text::Str(connect.uid.clone());
         self.version = connect.version;
+        self.wk.set_version(connect.version);
         self.device = connect.device_flag.0;
         let usable = crate::proto::crypto::decode_client_key(&connect.client_key)
             .ok()
