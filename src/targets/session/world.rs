@@ -105,10 +105,9 @@ impl Conn {
         self.send_read(bytes, ledger).is_some()
     }
 
-    /// Sends raw bytes: from now on the server's split of this stream is followed, and a
-    /// SEND it reads in them is expected to be answered as such (unless the harness's own
-    /// SEND with that ClientSeq is still unanswered: the script cannot tell which SENDACK
-    /// is which).
+    /// Sends raw bytes: from now on the server's split of this stream is followed. A SEND
+    /// read in them waits for its SENDACK (behind any SEND with its ClientSeq already
+    /// waiting), and a CONNECT read first logs the connection in as it says.
     fn send_raw(&mut self, bytes: &[u8], ledger: &Ledger) -> bool {
         self.ack_mirror.get_or_insert_with(AckMirror::default);
         let Some(reads) = self.send_read(bytes, ledger) else {
