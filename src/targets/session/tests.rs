@@ -28,6 +28,14 @@ fn send(slot: u8, to: Dest, body: Body, damage: Damage) -> Step {
     }
 }
 
+/// An action the world settles after.
+fn step(action: Action) -> Step {
+    Step {
+        action,
+        hold: false,
+    }
+}
+
 fn script(clients: Vec<ClientSpec>, actions: Vec<Step>) -> Script {
     Script {
         clients,
@@ -190,10 +198,6 @@ fn a_second_device_stays_online_and_both_devices_get_the_users_messages() {
 
 #[test]
 fn a_second_device_joins_the_users_groups_and_group_messages_reach_it_once() {
-    let step = |action| Step {
-        action,
-        hold: false,
-    };
     let join = |slot| {
         step(Action::Sub {
             slot,
@@ -353,10 +357,6 @@ fn copies_of_a_send_go_out_in_one_write_and_each_is_a_message() {
 
 #[test]
 fn an_ack_of_another_users_waiting_message_acknowledges_nothing() {
-    let step = |action| Step {
-        action,
-        hold: false,
-    };
     let s = script(
         vec![spec(0, Transport::Tcp), spec(1, Transport::Tcp)],
         vec![
@@ -400,10 +400,6 @@ fn a_recvack_written_raw_acknowledges_for_the_uid_and_a_new_device_gets_nothing(
         message_seq: 0x02fa_0000,
     }))
     .to_bytes(4);
-    let step = |action| Step {
-        action,
-        hold: false,
-    };
     let s = script(
         vec![spec(0, Transport::Wss), spec(1, Transport::Tcp)],
         vec![
@@ -445,10 +441,6 @@ fn a_raw_send_the_server_accepts_is_delivered_and_checked_like_the_harnesss_own(
         }))
         .to_bytes(4)
     };
-    let step = |action| Step {
-        action,
-        hold: false,
-    };
     let bytes = [
         raw(crate::proto::Setting::NO_ENCRYPT, 77, ""),
         raw(0, 78, "0123456789abcdef0123456789abcdef"),
@@ -470,10 +462,6 @@ fn a_connect_written_raw_on_an_open_connection_logs_in_someone_the_script_did_no
     let stranger = crate::client::Client::new([9; 32], 2);
     let connect =
         stranger.encode(&stranger.connect("stranger", "token", crate::proto::DeviceFlag::APP, 0));
-    let step = |action| Step {
-        action,
-        hold: false,
-    };
     let s = script(
         vec![spec(0, Transport::Tcp), spec(1, Transport::Tcp)],
         vec![
