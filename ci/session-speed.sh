@@ -7,6 +7,9 @@
 #
 #   ci/session-speed.sh OLD_BIN OLD_CORPUS NEW_BIN NEW_CORPUS [SECS] [ROUNDS]
 #
+# FLAGS (default empty) adds libFuzzer flags to both runs, e.g.
+#   FLAGS=-entropic_scale_per_exec_time=1 ci/session-speed.sh ...
+#
 # OLD_BIN is the session target of an older checkout, e.g.
 #   git worktree add /tmp/old ff4f341 && (cd /tmp/old && cargo fuzz build -s none session)
 #   ci/session-speed.sh /tmp/old/fuzz/target/x86_64-unknown-linux-gnu/release/session \
@@ -22,7 +25,7 @@ run() { # name bin corpus round
   mkdir -p "$dir"
   cp "$3"/* "$dir"/
   "$2" "$dir" -max_total_time="$secs" -seed="$4" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$scratch/" >"$scratch/$1-$4.log" 2>&1 || true
+    -print_final_stats=1 -artifact_prefix="$scratch/" ${FLAGS:-} >"$scratch/$1-$4.log" 2>&1 || true
   # A run that ends early found something: say so and keep its log and input.
   if grep -qE '^==[0-9]+== ERROR|^SUMMARY|deadly signal|panicked at' "$scratch/$1-$4.log"; then
     mkdir -p "$keep"

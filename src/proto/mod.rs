@@ -26,7 +26,7 @@ mod writer;
 pub use error::DecodeError;
 pub use frame::Frame;
 pub use packet::*;
-pub use splitter::{split_frame, FrameBounds};
+pub use splitter::{frame_header, split_frame, FrameBounds};
 pub use types::{flags, ChannelType, DeviceFlag, PacketType, ReasonCode, Setting};
 
 /// Lowest protocol version the server accepts in CONNECT.

@@ -32,6 +32,19 @@ impl FrameBounds {
 /// # Errors
 /// `UnknownPacketType` (type 0 or 13..=15), `VarintTooLong`, `FrameTooLarge`.
 pub fn split_frame(buf: &[u8], max_frame: usize) -> Result<Option<FrameBounds>, DecodeError> {
+    let Some(bounds) = frame_header(buf, max_frame)? else {
+        return Ok(None);
+    };
+    Ok((buf.len() >= bounds.total_len()).then_some(bounds))
+}
+
+/// Reads the header of the frame at the start of `buf`: its bounds as soon as the header is
+/// complete, whether or not the body has arrived (`Ok(None)`: the header is incomplete).
+/// Same checks and errors as [`split_frame`], which is this plus "the body is all there".
+///
+/// # Errors
+/// `UnknownPacketType` (type 0 or 13..=15), `VarintTooLong`, `FrameTooLarge`.
+pub fn frame_header(buf: &[u8], max_frame: usize) -> Result<Option<FrameBounds>, DecodeError> {
     let Some((&first_byte, after_first)) = buf.split_first() else {
         return Ok(None);
     };
@@ -66,12 +79,11 @@ pub fn split_frame(buf: &[u8], max_frame: usize) -> Result<Option<FrameBounds>, 
             max: max_frame,
         });
     }
-    let bounds = FrameBounds {
+    Ok(Some(FrameBounds {
         first_byte,
         header_len: varint_len.saturating_add(1),
         body_len,
-    };
-    Ok((buf.len() >= bounds.total_len()).then_some(bounds))
+    }))
 }
 
 /// The packet type in a header byte.
@@ -108,6 +120,24 @@ mod tests {
             assert_eq!(split(&[b, 0xff, 0xff]), Ok(Some(expected)));
             assert_eq!(expected.total_len(), 1);
         }
+    }
+
+    #[test]
+    fn the_header_alone_gives_the_bounds_the_whole_frame_is_needed_to_split() {
+        // A RECVACK header declaring 200 body bytes, 3 of them here.
+        let buf = [0x60, 0xc8, 0x01, 1, 2, 3];
+        let want = FrameBounds {
+            first_byte: 0x60,
+            header_len: 3,
+            body_len: 200,
+        };
+        assert_eq!(frame_header(&buf, DEFAULT_MAX_FRAME), Ok(Some(want)));
+        assert_eq!(split(&buf), Ok(None));
+        assert_eq!(frame_header(&buf[..2], DEFAULT_MAX_FRAME), Ok(None));
+        assert_eq!(
+            frame_header(&buf, 199),
+            Err(DecodeError::FrameTooLarge { len: 200, max: 199 })
+        );
     }
 
     #[test]
