@@ -1,7 +1,7 @@
 #!/bin/bash -eu
 # ClusterFuzzLite / OSS-Fuzz build: every cargo-fuzz target into $OUT, with its seed corpus
-# (<target>_seed_corpus.zip), dictionary (<target>.dict) and libFuzzer options
-# (<target>.options). Reads OUT, SRC and SANITIZER as OSS-Fuzz sets them. Tested locally by ci/test-clusterfuzzlite.sh (stable, SANITIZER=none).
+# (<target>_seed_corpus.zip) and dictionary (<target>.dict). Reads OUT, SRC and SANITIZER
+# as OSS-Fuzz sets them. Tested locally by ci/test-clusterfuzzlite.sh (stable, SANITIZER=none).
 cd "$SRC/wkfuzz"
 
 case "${SANITIZER:-address}" in
@@ -21,9 +21,5 @@ for src in fuzz/src/bin/*.rs; do
   fi
   if [ -f "fuzz/dict/$name.dict" ]; then
     cp "fuzz/dict/$name.dict" "$OUT/$name.dict"
-  fi
-  # The target's own libFuzzer flags, read by OSS-Fuzz/ClusterFuzzLite from $OUT.
-  if [ -f "fuzz/options/$name.options" ]; then
-    cp "fuzz/options/$name.options" "$OUT/$name.options"
   fi
 done

@@ -47,10 +47,6 @@ pub(crate) struct Eval {
     /// passed as `wkfuzz fuzz` and ClusterFuzzLite pass it.
     #[arg(long)]
     no_dict: bool,
-    /// Run without the target's own libFuzzer flags (`fuzz/options/<target>.options`),
-    /// which are otherwise passed as `wkfuzz fuzz` and ClusterFuzzLite pass them.
-    #[arg(long)]
-    no_options: bool,
     /// The libFuzzer binaries.
     #[arg(long, default_value = "fuzz/target/x86_64-unknown-linux-gnu/release")]
     bin_dir: PathBuf,
@@ -96,7 +92,6 @@ impl Eval {
             targets: self.targets.clone(),
             no_seeds: self.no_seeds,
             dict: !self.no_dict,
-            options: !self.no_options,
             bin_dir: self.bin_dir.clone(),
             wkfuzz: std::env::current_exe().context("own path")?,
             set: self.set,

@@ -1,7 +1,6 @@
 //! Running libFuzzer on each target for a budget, the way `wkfuzz fuzz` does: cargo-fuzz on
 //! stable (`-s none`), the committed corpus read-only (new inputs go to a separate
-//! directory), the target's dictionary and options file when it has them, the log kept in
-//! `fuzz/logs/`,
+//! directory), the target's dictionary when it has one, the log kept in `fuzz/logs/`,
 //! and a summary ([`table`], [`crash_report`]). Run from the checkout.
 
 use super::campaign::{self, FuzzStats};
@@ -31,9 +30,6 @@ pub enum FuzzError {
     /// `cargo fuzz build` failed.
     #[error("cargo fuzz build failed")]
     Build,
-    /// A target's options file does not parse.
-    #[error(transparent)]
-    Options(#[from] super::options::OptionsError),
     /// A file or process operation failed.
     #[error("{what}")]
     Io {
@@ -152,13 +148,11 @@ fn cargo(args: &[&str], what: &str, failed: FuzzError) -> Result<(), FuzzError> 
 }
 
 /// The `cargo fuzz run` command for `target`: new inputs into `new_dir`, the committed
-/// corpus read as a second directory, the budget, the target's own `options`, the
-/// dictionary if `dict` exists.
+/// corpus read as a second directory, the budget, the dictionary if `dict` exists.
 fn run_command(
     config: &FuzzConfig,
     target: Target,
     new_dir: &Path,
-    options: &[String],
     dict: Option<&Path>,
 ) -> Command {
     let name = target.name();
@@ -168,8 +162,7 @@ fn run_command(
         .arg(Path::new("corpus").join(name))
         .arg("--")
         .arg(format!("-max_total_time={}", config.seconds))
-        .args(["-print_final_stats=1", "-timeout=10", "-rss_limit_mb=2048"])
-        .args(options);
+        .args(["-print_final_stats=1", "-timeout=10", "-rss_limit_mb=2048"]);
     if let Some(dict) = dict {
         cmd.arg(format!("-dict={}", dict.display()));
     }
@@ -182,11 +175,9 @@ fn run_command(
 /// Fuzzes `target` for the budget; its libFuzzer log goes to `fuzz/logs/<target>.log`.
 ///
 /// # Errors
-/// [`FuzzError::Io`] if a directory or the log cannot be made or cargo cannot start;
-/// [`FuzzError::Options`] if the target's options file does not parse.
+/// [`FuzzError::Io`] if a directory or the log cannot be made or cargo cannot start.
 pub fn fuzz_one(config: &FuzzConfig, target: Target) -> Result<FuzzRun, FuzzError> {
     let name = target.name();
-    let options = super::options::flags(name)?;
     let new_dir = config.new_corpus.join(name);
     std::fs::create_dir_all(&new_dir).map_err(io(format!("creating {}", new_dir.display())))?;
     std::fs::create_dir_all(LOG_DIR).map_err(io(format!("creating {LOG_DIR}")))?;
@@ -199,7 +190,6 @@ pub fn fuzz_one(config: &FuzzConfig, target: Target) -> Result<FuzzRun, FuzzErro
         config,
         target,
         &new_dir,
-        &options,
         dict.exists().then_some(dict.as_path()),
     );
     let start = Instant::now();
@@ -319,12 +309,10 @@ mod tests {
         };
         let frame = Target::from_name("frame").unwrap();
         let dict = Path::new("fuzz/dict/frame.dict");
-        let options = ["-entropic_scale_per_exec_time=1".to_owned()];
         let cmd = run_command(
             &config,
             frame,
             Path::new("fuzz/new-corpus/frame"),
-            &options,
             Some(dict),
         );
         let args: Vec<&str> = cmd.get_args().map(|a| a.to_str().unwrap()).collect();
@@ -344,7 +332,6 @@ mod tests {
                 "-print_final_stats=1",
                 "-timeout=10",
                 "-rss_limit_mb=2048",
-                "-entropic_scale_per_exec_time=1",
                 "-dict=fuzz/dict/frame.dict",
                 "-seed=7",
             ]
@@ -353,7 +340,7 @@ mod tests {
             seed: None,
             ..config
         };
-        let cmd = run_command(&config, frame, Path::new("n/frame"), &[], None);
+        let cmd = run_command(&config, frame, Path::new("n/frame"), None);
         let last = cmd.get_args().last().unwrap().to_str().unwrap().to_owned();
         assert_eq!(last, "-rss_limit_mb=2048");
     }

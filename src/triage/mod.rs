@@ -11,8 +11,6 @@
 //!   ([`report`]: table, JUnit, JSON);
 //! - [`fuzz`]: libFuzzer on each target for a budget (`wkfuzz fuzz`), read by [`campaign`]
 //!   (final stats) and [`timeline`] (status lines over time, for the report page);
-//! - [`options`]: a target's own libFuzzer flags (`fuzz/options/<target>.options`), passed
-//!   by `wkfuzz fuzz`, `wkfuzz eval` and ClusterFuzzLite;
 //! - [`alloc`]: the counting allocator the memory limit reads;
 //! - [`eval`]: the planted-bug evaluation (`wkfuzz eval`; its runner needs the
 //!   `planted-bugs` feature).
@@ -25,7 +23,6 @@ pub mod fuzz;
 pub mod gate;
 pub mod input;
 pub mod minimize;
-pub mod options;
 pub mod promote;
 pub mod regression;
 pub mod report;

@@ -49,9 +49,6 @@ pub enum EvalError {
     /// A libFuzzer binary is not built.
     #[error("{0} missing: cargo fuzz build -s none --features planted-bugs")]
     MissingBinary(String),
-    /// A target's options file does not parse.
-    #[error(transparent)]
-    Options(#[from] crate::triage::options::OptionsError),
     /// A file or process operation failed.
     #[error("{what}")]
     Io {

@@ -32,8 +32,6 @@ pub struct EvalConfig {
     pub no_seeds: bool,
     /// Pass the target's dictionary (`fuzz/dict/<target>.dict`) when there is one.
     pub dict: bool,
-    /// Pass the target's own flags (`fuzz/options/<target>.options`) when it has them.
-    pub options: bool,
     /// The libFuzzer binaries, one per target.
     pub bin_dir: PathBuf,
     /// The `wkfuzz` binary (built with the feature) that replays crashes.
@@ -245,9 +243,6 @@ fn run_one(
     let dict = Path::new("fuzz/dict").join(format!("{target}.dict"));
     if config.dict && dict.exists() {
         cmd.arg(format!("-dict={}", dict.display()));
-    }
-    if config.options {
-        cmd.args(crate::triage::options::flags(target)?);
     }
     let mut child = cmd
         .arg(format!("-max_total_time={wall_limit}"))
