@@ -51,8 +51,8 @@ impl AckMirror {
                 continue;
             }
             // One header byte at a time (headers are at most five bytes), then a kept
-            // frame's body at once (a byte at a time, a megabyte SEND cost millions of
-            // header reads).
+            // frame's body at once: taken byte by byte, a megabyte SEND cost millions of
+            // header reads.
             let want = match frame_header(&self.pending, DEFAULT_MAX_FRAME) {
                 Ok(Some(bounds)) => bounds.total_len().saturating_sub(self.pending.len()),
                 _ => 1,
