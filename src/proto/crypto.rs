@@ -3,6 +3,7 @@
 //! for compatibility; TLS is what protects the session.
 
 use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::inout::InOutBuf;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -18,6 +19,11 @@ type Aes128CbcDec = cbc::Decryptor<aes::Aes128>;
 
 /// AES block size: ciphertexts are a positive multiple of it (PKCS7 always pads).
 const AES_BLOCK: usize = 16;
+/// Sign bytes `msg_key` seals per step: whole AES blocks that are also whole base64 groups
+/// of 3 bytes, so each step's ciphertext encodes on its own, without padding.
+const SIGN_STEP: usize = 3 * AES_BLOCK * 64;
+/// Room for the base64 text of one step plus the final block of padding.
+const SIGN_TEXT: usize = (SIGN_STEP + AES_BLOCK).div_ceil(3) * 4;
 /// Length of an X25519 public key, secret scalar and shared secret.
 pub const X25519_LEN: usize = 32;
 /// The characters a Salt is drawn from: [0-9a-zA-Z] (wkproto.md section 6 step 3).
@@ -164,10 +170,10 @@ impl AppCipher {
 
     /// key = first 16 chars of lowercase hex MD5 of base64(shared); iv = salt.
     pub fn from_shared(shared: &[u8; 32], salt: &[u8; 16]) -> AppCipher {
-        let digest = hex::encode(Md5::digest(STANDARD.encode(shared)));
+        let digest = lower_hex(&Md5::digest(STANDARD.encode(shared)).into());
         let mut key = [0u8; 16];
         // The hex digest has 32 characters; the key is the first 16, as ASCII bytes.
-        for (k, h) in key.iter_mut().zip(digest.bytes()) {
+        for (k, h) in key.iter_mut().zip(digest) {
             *k = h;
         }
         AppCipher::new(key, *salt)
@@ -177,7 +183,9 @@ impl AppCipher {
     pub fn encrypt(&self, plain: &[u8]) -> String {
         let cipher = Aes128CbcEnc::new(&self.key.into(), &self.iv.into())
             .encrypt_padded_vec_mut::<Pkcs7>(plain);
-        STANDARD.encode(cipher)
+        // Payloads run to most of a frame: SIMD base64 (the `base64` crate's rules, tested
+        // below) keeps them cheap, also under a fuzzer's per-comparison instrumentation.
+        base64_simd::STANDARD.encode_to_string(cipher)
     }
 
     /// Inverse of `encrypt`; every failure is a typed error (upstream panicked on each).
@@ -185,8 +193,8 @@ impl AppCipher {
     /// # Errors
     /// `NotBase64`, `BadLength` (empty or not a multiple of 16 bytes), `BadPadding`.
     pub fn decrypt(&self, payload_b64: &[u8]) -> Result<Vec<u8>, PayloadError> {
-        let cipher = STANDARD
-            .decode(payload_b64)
+        let mut cipher = base64_simd::STANDARD
+            .decode_to_vec(payload_b64)
             .map_err(|_| PayloadError::NotBase64)?;
         #[cfg(feature = "planted-bugs")]
         if crate::planted::enabled(crate::planted::Bug::PadL2) {
@@ -198,24 +206,64 @@ impl AppCipher {
         if cipher.is_empty() || cipher.len() % AES_BLOCK != 0 {
             return Err(PayloadError::BadLength(cipher.len()));
         }
-        Aes128CbcDec::new(&self.key.into(), &self.iv.into())
-            .decrypt_padded_vec_mut::<Pkcs7>(&cipher)
-            .map_err(|_| PayloadError::BadPadding)
+        // In place: the plaintext is the ciphertext's buffer minus the padding.
+        let plain_len = Aes128CbcDec::new(&self.key.into(), &self.iv.into())
+            .decrypt_padded_mut::<Pkcs7>(&mut cipher)
+            .map_err(|_| PayloadError::BadPadding)?
+            .len();
+        cipher.truncate(plain_len);
+        Ok(cipher)
     }
 
     /// lowercase hex MD5 of encrypt(sign).
+    ///
+    /// Streamed in steps of [`SIGN_STEP`] bytes (CBC chains across them), so a sign the
+    /// size of a frame needs no frame-sized ciphertext or text.
     pub fn msg_key(&self, sign: &[u8]) -> String {
-        hex::encode(Md5::digest(self.encrypt(sign)))
+        String::from_utf8_lossy(&self.msg_key_hex(sign)).into_owned()
+    }
+
+    /// [`AppCipher::msg_key`] as ASCII bytes.
+    fn msg_key_hex(&self, sign: &[u8]) -> [u8; 32] {
+        let mut aes = Aes128CbcEnc::new(&self.key.into(), &self.iv.into());
+        let mut md5 = Md5::new();
+        let mut text = [0u8; SIGN_TEXT];
+        let mut steps = sign.chunks(SIGN_STEP);
+        let last = steps.next_back().unwrap_or_default();
+        let mut block = [0u8; SIGN_STEP];
+        for step in steps {
+            // Every step but the last is SIGN_STEP bytes long (`chunks`).
+            block.copy_from_slice(step);
+            let (blocks, _) = InOutBuf::from(&mut block[..]).into_chunks();
+            aes.encrypt_blocks_inout_mut(blocks);
+            md5.update(
+                base64_simd::STANDARD.encode(&block, base64_simd::Out::from_slice(&mut text)),
+            );
+        }
+        let sealed = aes.encrypt_padded_vec_mut::<Pkcs7>(last);
+        md5.update(base64_simd::STANDARD.encode(&sealed, base64_simd::Out::from_slice(&mut text)));
+        lower_hex(&md5.finalize().into())
     }
 
     /// Constant-time check of a peer's msgKey against `msg_key(sign)` (exact match:
     /// lowercase hex, 32 characters).
     pub fn verify_msg_key(&self, sign: &[u8], msg_key: &str) -> bool {
-        self.msg_key(sign)
-            .as_bytes()
-            .ct_eq(msg_key.as_bytes())
-            .into()
+        self.msg_key_hex(sign).ct_eq(msg_key.as_bytes()).into()
     }
+}
+
+/// Lowercase hex of an MD5 digest, as ASCII bytes (`hex::encode` builds a `String` a char
+/// at a time, which costs more than the digest for short inputs in a fuzz build).
+fn lower_hex(digest: &[u8; 16]) -> [u8; 32] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
+        pair.copy_from_slice(&[
+            DIGITS[usize::from(byte >> 4)],
+            DIGITS[usize::from(byte & 0xf)],
+        ]);
+    }
+    out
 }
 
 /// SEND sign: ClientSeq ++ ClientMsgNo ++ ChannelID ++ ChannelType ++ Payload (decimal numbers).
@@ -255,6 +303,7 @@ mod tests {
     use super::*;
     use crate::proto::types::ChannelType;
     use aes::cipher::block_padding::NoPadding;
+    use proptest::prelude::*;
     use rand::SeedableRng;
 
     // wkproto.md section 7.
@@ -452,6 +501,81 @@ mod tests {
         }
         assert!(SALT_ALPHABET.iter().all(|&c| seen[usize::from(c)]));
         assert_eq!(seen.iter().filter(|&&s| s).count(), 62);
+    }
+
+    /// What the streamed `msg_key` and the SIMD `encrypt` must equal: the definitions,
+    /// in one piece, with the `base64` crate.
+    fn sealed_in_one_piece(c: &AppCipher, plain: &[u8]) -> String {
+        STANDARD.encode(
+            Aes128CbcEnc::new(&c.key.into(), &c.iv.into()).encrypt_padded_vec_mut::<Pkcs7>(plain),
+        )
+    }
+
+    #[test]
+    fn large_payloads_and_signs_match_the_definitions_across_step_boundaries() {
+        let c = cipher();
+        for len in [
+            0,
+            1,
+            47,
+            SIGN_STEP - 1,
+            SIGN_STEP,
+            SIGN_STEP + 1,
+            2 * SIGN_STEP,
+            2 * SIGN_STEP + 17,
+            100_003,
+        ] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let whole = sealed_in_one_piece(&c, &plain);
+            assert_eq!(c.encrypt(&plain), whole, "encrypt, {len} bytes");
+            assert_eq!(
+                c.msg_key(&plain),
+                hex::encode(Md5::digest(&whole)),
+                "msg_key, {len} bytes"
+            );
+            assert_eq!(
+                c.decrypt(whole.as_bytes()),
+                Ok(plain),
+                "decrypt, {len} bytes"
+            );
+        }
+    }
+
+    /// base64 text near valid: an encoding of `bytes`, cut to `cut` characters (if shorter)
+    /// and with character `at` replaced by `with`.
+    fn near_base64() -> impl Strategy<Value = Vec<u8>> {
+        let alphabet =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n\0\xff";
+        (
+            proptest::collection::vec(any::<u8>(), 0..40),
+            any::<prop::sample::Index>(),
+            prop::sample::select(alphabet.to_vec()),
+            prop::option::of(any::<prop::sample::Index>()),
+            any::<bool>(),
+        )
+            .prop_map(|(bytes, at, with, cut, edit)| {
+                let mut text = STANDARD.encode(bytes).into_bytes();
+                if edit && !text.is_empty() {
+                    let i = at.index(text.len());
+                    text[i] = with;
+                }
+                if let Some(cut) = cut {
+                    text.truncate(cut.index(text.len() + 1));
+                }
+                text
+            })
+    }
+
+    proptest::proptest! {
+        /// Payloads are decoded by `base64_simd`, keys by `base64`: both accept exactly the
+        /// same texts (padding required, no stray bits, no whitespace) with the same bytes.
+        #[test]
+        fn payload_base64_accepts_what_the_base64_crate_accepts(text in near_base64()) {
+            proptest::prop_assert_eq!(
+                base64_simd::STANDARD.decode_to_vec(&text).ok(),
+                STANDARD.decode(&text).ok()
+            );
+        }
     }
 
     #[test]
