@@ -140,7 +140,22 @@ impl Client {
         channel_type: ChannelType,
         plaintext: &[u8],
     ) -> Result<(Send, u32), ClientError> {
+        let (mut send, client_seq) = self.send_template(channel_id, channel_type)?;
         let cipher = self.cipher.as_ref().ok_or(ClientError::NotConnected)?;
+        send.payload = cipher.encrypt(plaintext).into_bytes();
+        Ok((send, client_seq))
+    }
+
+    /// The next SEND of a connected client with neither payload nor msgKey: the caller
+    /// fills both in. Takes a ClientSeq.
+    pub fn send_template(
+        &mut self,
+        channel_id: &str,
+        channel_type: ChannelType,
+    ) -> Result<(Send, u32), ClientError> {
+        if self.cipher.is_none() {
+            return Err(ClientError::NotConnected);
+        }
         let client_seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let v = self.negotiated_version();
@@ -154,7 +169,7 @@ impl Client {
             expire: (v >= 3).then_some(0),
             msg_key: String::new(),
             topic: None,
-            payload: cipher.encrypt(plaintext).into_bytes(),
+            payload: Vec::new(),
         };
         Ok((send, client_seq))
     }

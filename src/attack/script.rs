@@ -192,6 +192,8 @@ impl Player<'_> {
                     damage: *damage,
                     msg_no: msg_no.as_ref(),
                     setting: *setting,
+                    // The live server's limit is its own: every SEND is built in full.
+                    frame_limit: usize::MAX,
                 };
                 // Copies are built one by one (each has its own client seq) and written
                 // together.

@@ -56,7 +56,7 @@ impl Text {
 }
 
 /// Encodes frames whose string fields may hold bytes the codec cannot write.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Patcher {
     /// (placeholder, bytes) per raw field, in the order the fields were filled.
     raws: Vec<(String, Vec<u8>)>,
@@ -192,15 +192,24 @@ pub struct SendSpec<'a> {
     pub msg_no: Option<&'a Text>,
     /// Setting bits added (stream and topic bring their fields along).
     pub setting: u8,
+    /// The server's frame limit: a SEND over it is built hollow (see [`send`]).
+    /// `usize::MAX` builds every SEND in full.
+    pub frame_limit: usize,
 }
 
 /// A SEND from a logged-in client; `None` if it is not logged in.
+///
+/// A SEND over `spec.frame_limit` is hollow: its payload is the base64 of zeros as long as
+/// the ciphertext and its msgKey 32 zeros, so every length, and every byte up to the
+/// payload, is the real SEND's. The server must close the connection on the frame's length
+/// alone (the `session` target checks that it does), so it never reads what a frame-sized
+/// encryption and signature would have cost.
 pub fn send(wk: &mut Client, spec: &SendSpec<'_>) -> Option<BuiltSend> {
     let mut p = Patcher::default();
     let channel = p.field(spec.channel);
-    let (mut s, seq) = wk.send_unsigned(&channel, spec.ty, spec.plain).ok()?;
+    let (mut s, seq) = wk.send_template(&channel, spec.ty).ok()?;
+    let version = wk.negotiated_version();
     let cipher = wk.cipher()?;
-    let mut content = Some(spec.plain.to_vec());
     if let Some(no) = spec.msg_no {
         s.client_msg_no = p.field(no);
     }
@@ -211,17 +220,64 @@ pub fn send(wk: &mut Client, spec: &SendSpec<'_>) -> Option<BuiltSend> {
     if s.setting.has(Setting::TOPIC) {
         s.topic = Some("topic".into());
     }
-    damage_send(&mut s, spec.damage, spec.plain, cipher, &mut content);
+    // Only a payload over half the limit can take the frame over it (base64 adds a third).
+    if spec.plain.len() > spec.frame_limit / 2 {
+        let mut hollow = s.clone();
+        hollow.payload = base64_simd::STANDARD
+            .encode_to_string(vec![0; crypto::sealed_len(spec.plain.len())])
+            .into_bytes();
+        damage_send(
+            &mut hollow,
+            spec.damage,
+            spec.plain,
+            &Signer::Hollow,
+            &mut None,
+        );
+        let bytes = p.clone().encode(&Frame::new(Packet::Send(hollow)), version);
+        if split_frame(&bytes, spec.frame_limit).is_err() {
+            return Some(BuiltSend {
+                bytes,
+                seq,
+                content: None,
+            });
+        }
+    }
+    s.payload = cipher.encrypt(spec.plain).into_bytes();
+    let mut content = Some(spec.plain.to_vec());
+    damage_send(
+        &mut s,
+        spec.damage,
+        spec.plain,
+        &Signer::Cipher(cipher),
+        &mut content,
+    );
     if s.setting.has(Setting::NO_ENCRYPT) {
         // The payload travels as it is, damaged or not: the recipient reads those bytes.
         content = Some(s.payload.clone());
     }
     let frame = Frame::new(Packet::Send(s));
     Some(BuiltSend {
-        bytes: p.encode(&frame, wk.negotiated_version()),
+        bytes: p.encode(&frame, version),
         seq,
         content,
     })
+}
+
+/// Where a SEND's msgKey comes from.
+enum Signer<'a> {
+    /// The session cipher: the real msgKey.
+    Cipher(&'a AppCipher),
+    /// A hollow SEND's: as long as a real one, never checked.
+    Hollow,
+}
+
+impl Signer<'_> {
+    fn msg_key(&self, s: &Send) -> String {
+        match self {
+            Signer::Cipher(cipher) => cipher.msg_key(&crypto::send_sign(s)),
+            Signer::Hollow => "0".repeat(32),
+        }
+    }
 }
 
 /// Applies `damage` to an unsigned SEND and signs it (wrongly, for the msgKey damages): one
@@ -230,14 +286,14 @@ fn damage_send(
     s: &mut Send,
     damage: Damage,
     text: &[u8],
-    cipher: &AppCipher,
+    signer: &Signer<'_>,
     content: &mut Option<Vec<u8>>,
 ) {
-    let b64 = base64::engine::general_purpose::STANDARD;
+    let b64 = base64_simd::STANDARD;
     match damage {
         Damage::None => {}
         Damage::MsgKey | Damage::MsgKeyChars => {
-            let mut k = cipher.msg_key(&crypto::send_sign(s)).into_bytes();
+            let mut k = signer.msg_key(s).into_bytes();
             if let Some(c) = k.first_mut() {
                 *c = match damage {
                     Damage::MsgKeyChars => b'g',
@@ -249,7 +305,7 @@ fn damage_send(
             return;
         }
         Damage::MsgKeyLength(n) => {
-            let key = cipher.msg_key(&crypto::send_sign(s));
+            let key = signer.msg_key(s);
             s.msg_key = match n % 3 {
                 0 => String::new(),
                 1 => key.chars().take(16).collect(),
@@ -259,16 +315,16 @@ fn damage_send(
         }
         Damage::NotBase64 => s.payload = [b"!!".as_slice(), text].concat(),
         Damage::BadLength => {
-            let mut raw = b64.decode(&s.payload).unwrap_or_default();
+            let mut raw = b64.decode_to_vec(&s.payload).unwrap_or_default();
             raw.pop();
-            s.payload = b64.encode(raw).into_bytes();
+            s.payload = b64.encode_to_string(raw).into_bytes();
         }
         Damage::BadPadding => {
-            let mut raw = b64.decode(&s.payload).unwrap_or_default();
+            let mut raw = b64.decode_to_vec(&s.payload).unwrap_or_default();
             if let Some(last) = raw.last_mut() {
                 *last ^= 0x5a;
             }
-            s.payload = b64.encode(raw).into_bytes();
+            s.payload = b64.encode_to_string(raw).into_bytes();
             *content = None;
         }
         Damage::NoEncrypt => {
@@ -277,7 +333,7 @@ fn damage_send(
             *content = Some(text.to_vec());
         }
     }
-    s.msg_key = cipher.msg_key(&crypto::send_sign(s));
+    s.msg_key = signer.msg_key(s);
 }
 
 /// SUB for `channel` with `action` and channel type `ty`.
@@ -361,5 +417,82 @@ mod tests {
         // The server's decoder refuses what the codec could not have written.
         let body = &bytes[bounds.header_len..];
         assert!(Frame::decode(bounds.first_byte, body, 4).is_err());
+    }
+
+    /// A client logged in as if the server's X25519 key were `[3; 32]`.
+    fn logged_in() -> Client {
+        let mut wk = Client::new([7; 32], 4);
+        let connack = Connack {
+            server_key: base64::engine::general_purpose::STANDARD
+                .encode(crypto::public_key(&[3; 32])),
+            salt: "0123456789abcdef".into(),
+            reason: crate::proto::ReasonCode::SUCCESS,
+            ..Connack::default()
+        };
+        wk.handle_connack(&connack).expect("a valid server key");
+        wk
+    }
+
+    fn decoded_send(bytes: &[u8]) -> Send {
+        match Frame::read(bytes, 4, usize::MAX) {
+            Ok(Some((
+                Frame {
+                    packet: Packet::Send(s),
+                    ..
+                },
+                _,
+            ))) => s,
+            other => panic!("not a SEND: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_send_over_the_limit_is_hollow_and_as_long_as_the_full_one() {
+        let channel = Text::new(b"g1".to_vec());
+        let limit = 4096;
+        let (mut hollow, mut full) = (0, 0);
+        for damage in [
+            Damage::None,
+            Damage::MsgKey,
+            Damage::MsgKeyChars,
+            Damage::MsgKeyLength(0),
+            Damage::MsgKeyLength(1),
+            Damage::MsgKeyLength(2),
+            Damage::NotBase64,
+            Damage::BadLength,
+            Damage::BadPadding,
+            Damage::NoEncrypt,
+        ] {
+            for len in [0, 2048, 2049, 2900, 3000, 3040, 3070, 3100, 5000] {
+                let plain = vec![b'p'; len];
+                let spec = |frame_limit| SendSpec {
+                    channel: &channel,
+                    ty: ChannelType::GROUP,
+                    plain: &plain,
+                    damage,
+                    msg_no: None,
+                    setting: 0,
+                    frame_limit,
+                };
+                let whole = send(&mut logged_in(), &spec(usize::MAX)).expect("logged in");
+                let built = send(&mut logged_in(), &spec(limit)).expect("logged in");
+                let what = format!("{damage:?}, {len} bytes");
+                if split_frame(&whole.bytes, limit).is_ok() {
+                    full += 1;
+                    assert_eq!(built.bytes, whole.bytes, "{what}");
+                    assert_eq!(built.content, whole.content, "{what}");
+                    continue;
+                }
+                hollow += 1;
+                assert_eq!(built.bytes.len(), whole.bytes.len(), "{what}");
+                assert_eq!(built.content, None, "{what}");
+                let (mut b, mut w) = (decoded_send(&built.bytes), decoded_send(&whole.bytes));
+                assert_eq!(b.msg_key.len(), w.msg_key.len(), "{what}");
+                assert_eq!(b.payload.len(), w.payload.len(), "{what}");
+                (b.msg_key, b.payload, w.msg_key, w.payload) = Default::default();
+                assert_eq!(b, w, "{what}: every other field as the full SEND's");
+            }
+        }
+        assert!(hollow >= 20 && full >= 40, "{hollow} hollow, {full} full");
     }
 }

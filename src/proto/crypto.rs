@@ -149,6 +149,14 @@ pub fn random_salt(rng: &mut impl rand::RngCore) -> [u8; 16] {
     salt
 }
 
+/// Bytes of AES-128-CBC ciphertext `encrypt` seals a plaintext of `plain_len` bytes into:
+/// PKCS7 always adds padding, a whole block when the plaintext fills its last one.
+pub fn sealed_len(plain_len: usize) -> usize {
+    (plain_len / AES_BLOCK)
+        .saturating_add(1)
+        .saturating_mul(AES_BLOCK)
+}
+
 /// The per-session AES-128-CBC key and IV, and the operations built on them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AppCipher {
@@ -533,6 +541,17 @@ mod tests {
                 Ok(plain),
                 "decrypt, {len} bytes"
             );
+        }
+    }
+
+    #[test]
+    fn sealed_len_is_the_length_encrypt_seals_to() {
+        let c = cipher();
+        for len in (0..=70).chain([1_000, 4_095, 4_096, SIGN_STEP + 1, 100_003]) {
+            let sealed = STANDARD
+                .decode(c.encrypt(&vec![7; len]))
+                .expect("encrypt writes base64");
+            assert_eq!(sealed_len(len), sealed.len(), "{len} bytes");
         }
     }
 

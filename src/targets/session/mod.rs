@@ -18,6 +18,8 @@
 //!   delivery and redelivery after a kick or reconnect keep exactly-once). Raw bytes count
 //!   as the server reads them (`ack_mirror.rs`): a RECVACK among them acknowledges, a
 //!   NO_ENCRYPT SEND among them is a message like any other;
+//! - a SEND over the frame limit closes its connection: the server reads its length and no
+//!   more (so the harness sends it hollow, without a frame-sized encryption and msgKey);
 //! - SUBACK Success only for a group, a name and an action that exist;
 //! - raw bytes a client sends pass `frame`'s codec oracles at every version (split bounds,
 //!   normal form, encode/decode round trip);

@@ -88,6 +88,9 @@ struct Conn {
     /// Raw bytes that are not whole frames went out: the server reads what follows as part
     /// of another frame, so a later SEND need not get its own SENDACK.
     framing_lost: bool,
+    /// A SEND over the frame limit went out with the framing intact: the server must close
+    /// the connection on its length alone (the SEND is hollow, see [`frames::send`]).
+    over_limit: bool,
     /// The server's split of this stream once the script wrote raw bytes into it.
     ack_mirror: Option<AckMirror>,
     /// A CONNECT went out (the harness's or raw): a later one is the server's second.
@@ -314,6 +317,19 @@ impl World {
         self.pump();
         self.settle_acks();
         self.check_buffers();
+        self.check_over_limit();
+    }
+
+    /// A server that read a frame's length over the limit closed the connection (its body
+    /// is never read: off-by-ones in the limit show here, not as a delivery).
+    fn check_over_limit(&self) {
+        for c in &self.conns {
+            assert!(
+                !c.over_limit || c.server.is_closed(),
+                "connection {}: a SEND over the frame limit left it open",
+                c.server.id()
+            );
+        }
     }
 
     /// The latest open connection of `slot`.
@@ -585,6 +601,7 @@ impl World {
             acks: Vec::new(),
             superseded: false,
             framing_lost: false,
+            over_limit: false,
             ack_mirror: None,
             connect_sent: false,
             opaque: false,
@@ -701,6 +718,7 @@ impl World {
             damage,
             msg_no: msg_no.as_ref(),
             setting,
+            frame_limit: DEFAULT_MAX_FRAME,
         };
         let c = &mut self.conns[i];
         let Some(built) = frames::send(&mut c.wk, &spec) else {
@@ -718,6 +736,7 @@ impl World {
         let too_large = split_frame(&built.bytes, DEFAULT_MAX_FRAME).is_err();
         let readable =
             channel.as_str().is_some() && msg_no.as_ref().is_none_or(|m| m.as_str().is_some());
+        c.over_limit |= too_large && !c.framing_lost;
         if !too_large && readable {
             c.await_sendack(
                 built.seq,
@@ -747,6 +766,7 @@ impl World {
             damage: Damage::None,
             msg_no,
             setting: 0,
+            frame_limit: DEFAULT_MAX_FRAME,
         };
         let Some(empty) = frames::send(&mut self.conns[i].wk, &dry) else {
             return 0;
