@@ -68,14 +68,14 @@ case "$mode" in
   --check) status=0; check || status=1; check_second_set || status=1; exit $status ;;
   --set2)
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-    cargo fuzz build -s none --features planted-bugs
+    cargo fuzz build -O -s none --features planted-bugs
     cargo build --release --features planted-bugs --locked
     ./target/release/wkfuzz --log off eval --set 2 --no-seeds --reps 5 --budget 600 \
       --cpu-time --jobs 2 --csv eval/results-set2.csv --survival eval/survival-set2.svg "$@"
     ;;
   --quick|--full)
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-    cargo fuzz build -s none --features planted-bugs
+    cargo fuzz build -O -s none --features planted-bugs
     cargo build --release --features planted-bugs --locked
     ./target/release/wkfuzz --log off eval "$mode" "$@"
     ;;

@@ -12,6 +12,7 @@
 #
 # OLD_BIN is the session target of an older checkout, e.g.
 #   git worktree add /tmp/old ff4f341 && (cd /tmp/old && cargo fuzz build -s none session)
+# (ff4f341 predates `-O`; build the new one as the product does: cargo fuzz build -O -s none session)
 #   ci/session-speed.sh /tmp/old/fuzz/target/x86_64-unknown-linux-gnu/release/session \
 #     /tmp/old/corpus/session fuzz/target/x86_64-unknown-linux-gnu/release/session corpus/session
 set -euo pipefail

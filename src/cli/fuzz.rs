@@ -46,7 +46,7 @@ impl Fuzz {
             println!("installing cargo-fuzz (cargo install cargo-fuzz --locked) ...");
             fuzz::install_cargo_fuzz()?;
         }
-        println!("building fuzz targets (cargo fuzz build -s none, release)...");
+        println!("building fuzz targets (cargo fuzz build -O -s none)...");
         fuzz::build()?;
         let config = FuzzConfig {
             seconds: self.seconds,

@@ -2,7 +2,8 @@
 //! stream and SUB numbers, in every shape a peer can send: the ordinary one of its role
 //! (from a small pool, so clients meet), empty, ASCII at every length boundary up to and
 //! over the codec's limit, multi-byte UTF-8 with a character straddling the boundary by each
-//! possible number of bytes, invalid UTF-8, or raw bytes from the input.
+//! possible number of bytes, invalid UTF-8, or raw bytes from the input. Group names are
+//! read with the long split names weighted up (`Layout::GROUP`).
 
 use super::script_bytes::Cursor;
 use crate::proto::MAX_STRING_LEN;
@@ -50,8 +51,44 @@ pub const BOUNDARIES: [usize; 32] = [
 /// fields after it.
 const SHORT_CUTS: [u8; 4] = [10, 13, 17, 20];
 
-/// First byte of the one-byte split-at-a-cut names (`SHORT + ch + 4 * cut`).
-const SHORT: u8 = 144;
+/// One-byte split-at-a-cut names: each character of [`WIDE`] at each of [`SHORT_CUTS`].
+const SHORT_FORMS: u8 = 16;
+
+/// First byte of the shapes that are the same in every [`Layout`] (empty and up).
+const SHAPES: u8 = 160;
+
+/// Which first bytes pick the pool and which the one-byte split-at-a-cut names; the shapes
+/// from [`SHAPES`] up are the same in every layout.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// Bytes below it pick the pool; from it to [`SHAPES`], the split-at-a-cut names.
+    pool: u8,
+}
+
+impl Layout {
+    /// Uids, tokens, device ids, channel names, numbers: the pool most of the time (144 of
+    /// 256), since a uid or channel name only meets another client's from the pool.
+    const NAME: Layout = Layout {
+        pool: SHAPES - SHORT_FORMS,
+    };
+    /// Group names: every client names a group by its index in the script's table, so the
+    /// pool buys no meetings there; 64 of 256 first bytes split a character at a common cut
+    /// (16 for other names), because a long multi-byte group name reaches the code that
+    /// cuts names for logs, replays and displays only through a group.
+    const GROUP: Layout = Layout {
+        pool: SHAPES - 4 * SHORT_FORMS,
+    };
+}
+
+/// The one-byte name `k` (0..16): character `k % 4` split at cut `k / 4`.
+fn short_cut(k: u8) -> Name {
+    Name::Wide {
+        ch: k % 4,
+        len: SHORT_CUTS[usize::from(k / 4) % SHORT_CUTS.len()],
+        shift: 1,
+        whole: false,
+    }
+}
 
 /// Multi-byte characters: 2, 3 and 4 bytes, and a combining sequence.
 const WIDE: [&str; 4] = ["é", "中", "😀", "e\u{301}"];
@@ -111,18 +148,29 @@ pub enum Name {
 impl Name {
     /// Reads a name: one byte picks the shape (most bytes pick the pool).
     pub(crate) fn read(c: &mut Cursor<'_>) -> Name {
+        Name::read_in(c, Layout::NAME)
+    }
+
+    /// Reads a group name: a quarter of the first bytes pick a name split at a cut.
+    pub(crate) fn read_group(c: &mut Cursor<'_>) -> Name {
+        Name::read_in(c, Layout::GROUP)
+    }
+
+    /// Writes the bytes [`Name::read`] reads back as this name.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        self.write_in(out, Layout::NAME);
+    }
+
+    /// Writes the bytes [`Name::read_group`] reads back as this name.
+    pub(crate) fn write_group(&self, out: &mut Vec<u8>) {
+        self.write_in(out, Layout::GROUP);
+    }
+
+    fn read_in(c: &mut Cursor<'_>, layout: Layout) -> Name {
         match c.u8() {
-            b @ 0..SHORT => Name::Pool(b),
-            b @ SHORT..=159 => {
-                let k = b - SHORT;
-                Name::Wide {
-                    ch: k % 4,
-                    len: SHORT_CUTS[usize::from(k / 4)],
-                    shift: 1,
-                    whole: false,
-                }
-            }
-            160..=175 => Name::Empty,
+            b if b < layout.pool => Name::Pool(b),
+            b @ 0..SHAPES => short_cut((b - layout.pool) % SHORT_FORMS),
+            SHAPES..=175 => Name::Empty,
             176..=199 => Name::Ascii { len: c.u8() },
             b @ 200..=231 => {
                 let k = b - 200;
@@ -145,10 +193,9 @@ impl Name {
         }
     }
 
-    /// Writes the bytes [`Name::read`] reads back as this name.
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+    fn write_in(&self, out: &mut Vec<u8>, layout: Layout) {
         match self {
-            Name::Pool(n) => out.push(n % SHORT),
+            Name::Pool(n) => out.push(n % layout.pool),
             Name::Wide {
                 ch,
                 len,
@@ -159,9 +206,9 @@ impl Name {
                     .zip(SHORT_CUTS)
                     .find(|(_, c)| c == len)
                     .map_or(0, |(i, _)| i);
-                out.push(SHORT + ch % 4 + 4 * cut);
+                out.push(layout.pool + ch % 4 + 4 * cut);
             }
-            Name::Empty => out.push(160),
+            Name::Empty => out.push(SHAPES),
             Name::Ascii { len } => out.extend_from_slice(&[176, *len]),
             Name::Wide {
                 ch,
@@ -259,22 +306,66 @@ mod tests {
     #[test]
     fn one_byte_names_split_a_character_at_each_common_cut() {
         let pool = |n: u8| format!("g{n}");
-        for b in SHORT..160 {
-            let name = Name::read(&mut Cursor::new(&[b, 0xff]));
-            let mut out = Vec::new();
-            name.write(&mut out);
-            assert_eq!(out, [b], "{name:?} keeps its one-byte form");
-            let Name::Wide { ch, len, .. } = name else {
-                panic!("byte {b} reads as {name:?}");
-            };
-            let rendered = name.render(pool);
-            let s = std::str::from_utf8(&rendered).expect("valid UTF-8");
-            let cut = BOUNDARIES[usize::from(len)];
-            assert!([32, 64, 128, 256].contains(&cut));
-            // The combining sequence starts with a plain `e`: its cut falls between the two.
-            assert_eq!(s.is_char_boundary(cut), ch == 3, "{s:?} at {cut}");
-            assert!(s.is_char_boundary(cut - 1));
+        for layout in [Layout::NAME, Layout::GROUP] {
+            for b in layout.pool..SHAPES {
+                let name = Name::read_in(&mut Cursor::new(&[b, 0xff]), layout);
+                let mut out = Vec::new();
+                name.write_in(&mut out, layout);
+                assert_eq!(
+                    Name::read_in(&mut Cursor::new(&out), layout),
+                    name,
+                    "{name:?} round-trips"
+                );
+                assert_eq!(out.len(), 1, "{name:?} keeps a one-byte form");
+                let Name::Wide { ch, len, .. } = name else {
+                    panic!("byte {b} reads as {name:?}");
+                };
+                let rendered = name.render(pool);
+                let s = std::str::from_utf8(&rendered).expect("valid UTF-8");
+                let cut = BOUNDARIES[usize::from(len)];
+                assert!([32, 64, 128, 256].contains(&cut));
+                // The combining sequence starts with a plain `e`: its cut falls between the two.
+                assert_eq!(s.is_char_boundary(cut), ch == 3, "{s:?} at {cut}");
+                assert!(s.is_char_boundary(cut - 1));
+            }
         }
+    }
+
+    #[test]
+    fn group_names_split_a_character_at_byte_128_twice_as_often_as_other_names() {
+        // Over every pair of leading bytes (shape, length), as a mutator would draw them.
+        let split_at_128 = |read: fn(&mut Cursor<'_>) -> Name| {
+            (0..=u16::MAX)
+                .filter(|pair| {
+                    let name = read(&mut Cursor::new(&pair.to_be_bytes()));
+                    let s = name.render(|n| format!("g{n}"));
+                    std::str::from_utf8(&s).is_ok_and(|s| s.len() > 128 && !s.is_char_boundary(128))
+                })
+                .count()
+        };
+        let (names, groups) = (split_at_128(Name::read), split_at_128(Name::read_group));
+        assert!(names > 0, "some name splits a character at byte 128");
+        assert!(groups >= 2 * names, "{groups} group pairs against {names}");
+    }
+
+    #[test]
+    fn group_names_round_trip_and_keep_the_other_shapes() {
+        for b in 0..=255u8 {
+            let bytes = [b, 5, 1, 2, 3, 4, 5];
+            let name = Name::read_group(&mut Cursor::new(&bytes));
+            let mut out = Vec::new();
+            name.write_group(&mut out);
+            assert_eq!(Name::read_group(&mut Cursor::new(&out)), name, "byte {b}");
+            if b >= SHAPES {
+                assert_eq!(name, Name::read(&mut Cursor::new(&bytes)), "byte {b}");
+            }
+        }
+        // Pool names keep their rendering through the smaller pool range.
+        let mut out = Vec::new();
+        Name::Pool(140).write_group(&mut out);
+        let back = Name::read_group(&mut Cursor::new(&out));
+        let g3 = |n: u8| format!("g{}", n % 3);
+        assert_eq!(back.render(g3), Name::Pool(140).render(g3));
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub const SIZES: [u32; 16] = [
 pub struct Script {
     /// Client slots (1..=MAX_CLIENTS).
     pub clients: Vec<ClientSpec>,
-    /// The group names SUB and group SENDs use.
+    /// The group names SUB and group SENDs use (read with long split names weighted up,
+    /// see `Name::read_group`).
     pub groups: [Name; GROUPS],
     /// What happens, in order (at most MAX_ACTIONS).
     pub actions: Vec<Step>,
@@ -332,7 +333,11 @@ impl Script {
         let mut c = Cursor::new(data);
         let n = 1 + usize::from(c.u8()) % MAX_CLIENTS;
         let clients = (0..n).map(|_| read_spec(&mut c)).collect();
-        let groups = [Name::read(&mut c), Name::read(&mut c), Name::read(&mut c)];
+        let groups = [
+            Name::read_group(&mut c),
+            Name::read_group(&mut c),
+            Name::read_group(&mut c),
+        ];
         let mut actions = Vec::new();
         while !c.is_empty() && actions.len() < MAX_ACTIONS {
             let tag = c.u8();
@@ -360,7 +365,7 @@ impl Script {
             write_spec(&ClientSpec::ordinary(0), &mut out);
         }
         for g in &self.groups {
-            g.write(&mut out);
+            g.write_group(&mut out);
         }
         for step in self.actions.iter().take(MAX_ACTIONS) {
             write_action(&step.action, step.hold, &mut out);

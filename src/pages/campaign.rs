@@ -306,7 +306,7 @@ pub fn render(c: &Campaign, page_dir: &Path) -> String {
     let _ = writeln!(
         body,
         "<p id=\"verdict\">Result: <b>{}</b>. {} target(s), {} s each (libFuzzer on stable, \
-         <code>cargo fuzz run -s none</code>, from the committed corpus).</p>",
+         <code>cargo fuzz run -O -s none</code>, from the committed corpus).</p>",
         if failed { "FAIL" } else { "PASS" },
         c.runs.len(),
         c.budget_secs

@@ -1,5 +1,5 @@
 //! Running libFuzzer on each target for a budget, the way `wkfuzz fuzz` does: cargo-fuzz on
-//! stable (`-s none`), the committed corpus read-only (new inputs go to a separate
+//! stable (`-O -s none`), the committed corpus read-only (new inputs go to a separate
 //! directory), the target's dictionary when it has one, the log kept in `fuzz/logs/`,
 //! and a summary ([`table`], [`crash_report`]). Run from the checkout.
 
@@ -122,13 +122,14 @@ pub fn install_cargo_fuzz() -> Result<(), FuzzError> {
     )
 }
 
-/// `cargo fuzz build -s none` (release, every target).
+/// `cargo fuzz build -O -s none` (every target; `fuzz/Cargo.toml` keeps debug assertions
+/// and overflow checks on for wkfuzz, off for its dependencies).
 ///
 /// # Errors
 /// [`FuzzError::Build`] if it fails.
 pub fn build() -> Result<(), FuzzError> {
     cargo(
-        &["fuzz", "build", "-s", "none"],
+        &["fuzz", "build", "-O", "-s", "none"],
         "cargo fuzz build",
         FuzzError::Build,
     )
@@ -157,7 +158,7 @@ fn run_command(
 ) -> Command {
     let name = target.name();
     let mut cmd = Command::new("cargo");
-    cmd.args(["fuzz", "run", "-s", "none", name])
+    cmd.args(["fuzz", "run", "-O", "-s", "none", name])
         .arg(new_dir)
         .arg(Path::new("corpus").join(name))
         .arg("--")
@@ -322,6 +323,7 @@ mod tests {
             [
                 "fuzz",
                 "run",
+                "-O",
                 "-s",
                 "none",
                 "frame",

@@ -214,7 +214,7 @@ fn cargo_fuzz_tmin(target: Target, data: &[u8]) -> Result<Vec<u8>, TminError> {
     let crash = dir.path().join("crash");
     std::fs::write(&crash, data).map_err(io("writing the input"))?;
     let out = Command::new("cargo")
-        .args(["fuzz", "tmin", "-s", "none", target.name()])
+        .args(["fuzz", "tmin", "-O", "-s", "none", target.name()])
         .arg(&crash)
         .args(["--", "-runs=2000"])
         .output()

@@ -2,7 +2,7 @@
 //!
 //! For each (bug, target) pair of the [`PLAN`] and each repetition, the runner (feature
 //! `planted-bugs`) runs the target's libFuzzer binary (built by
-//! `cargo fuzz build -s none --features planted-bugs`) from the committed corpus, read-only
+//! `cargo fuzz build -O -s none --features planted-bugs`) from the committed corpus, read-only
 //! (a temp dir is the writable first corpus dir), with `WKFUZZ_PLANT=<bug>` and
 //! `-seed=<rep>`, for a time budget. The canary lines the planted code prints to stderr
 //! (`<prefix> REACHED|TRIGGERED <id>`) are time-stamped as they arrive ([`Timeline`]):
@@ -47,7 +47,7 @@ pub enum EvalError {
     #[error("no planted bug {0:?}")]
     NoSuchBug(String),
     /// A libFuzzer binary is not built.
-    #[error("{0} missing: cargo fuzz build -s none --features planted-bugs")]
+    #[error("{0} missing: cargo fuzz build -O -s none --features planted-bugs")]
     MissingBinary(String),
     /// A file or process operation failed.
     #[error("{what}")]
