@@ -3,7 +3,7 @@
 //! and verifies and decrypts RECVs. Used by the end-to-end tests, the load generator and the
 //! fuzz targets that need a well-behaved peer next to a hostile one.
 
-use crate::proto::crypto::{self, AppCipher};
+use crate::proto::crypto::{self, AppCipher, MsgKeyFn};
 use crate::proto::{
     ChannelType, Connack, Connect, DecodeError, DeviceFlag, Frame, Packet, ReasonCode, Recv,
     Recvack, Send, Setting, LATEST_VERSION,
@@ -46,6 +46,8 @@ pub struct Client {
     inbuf: Vec<u8>,
     /// Next ClientSeq.
     next_seq: u32,
+    /// How the session cipher gets msgKeys.
+    msg_key_fn: MsgKeyFn,
 }
 
 impl Client {
@@ -57,7 +59,13 @@ impl Client {
             cipher: None,
             inbuf: Vec::new(),
             next_seq: 1,
+            msg_key_fn: AppCipher::compute_msg_key,
         }
+    }
+
+    /// The same client, its session cipher getting msgKeys from `msg_key_fn`.
+    pub fn with_msg_key_fn(self, msg_key_fn: MsgKeyFn) -> Client {
+        Client { msg_key_fn, ..self }
     }
 
     /// The version both sides use after CONNECT.
@@ -109,7 +117,7 @@ impl Client {
             .ok_or_else(|| ClientError::BadKeys("Salt".into()))?;
         let shared = crate::x25519_memo::shared_secret(self.secret, server_public)
             .map_err(|e| ClientError::BadKeys(e.to_string()))?;
-        self.cipher = Some(AppCipher::from_shared(&shared, &salt));
+        self.cipher = Some(AppCipher::from_shared(&shared, &salt).with_msg_key_fn(self.msg_key_fn));
         Ok(())
     }
 

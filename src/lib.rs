@@ -28,6 +28,7 @@ pub mod coverage;
 pub mod gen;
 pub mod hub;
 pub mod load;
+mod msg_key_memo;
 pub mod net;
 pub mod pages;
 #[cfg(feature = "planted-bugs")]

@@ -95,7 +95,9 @@ impl Patcher {
                 .to_be_bytes()
                 .to_vec();
             needle.extend_from_slice(placeholder.as_bytes());
-            let Some(at) = body.windows(needle.len()).position(|w| w == needle) else {
+            // memmem, not a comparison per window: each costs a callback in fuzz builds, and a
+            // placeholder the frame does not carry means a search through a whole payload.
+            let Some(at) = memchr::memmem::find(&body, &needle) else {
                 continue;
             };
             let bytes = bytes.get(..usize::from(u16::MAX)).unwrap_or(bytes);

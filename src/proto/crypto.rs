@@ -157,12 +157,29 @@ pub fn sealed_len(plain_len: usize) -> usize {
         .saturating_mul(AES_BLOCK)
 }
 
+/// How an [`AppCipher`] gets a sign's msgKey (lowercase hex, as ASCII bytes):
+/// [`AppCipher::compute_msg_key`], which the server binary and the tokio shell always use,
+/// or a function with its results. The `session` target passes one that remembers the
+/// msgKeys of a run (`src/msg_key_memo.rs`), so a check of what the other side just signed
+/// costs a lookup instead of a second AES-CBC and MD5 over the whole sign.
+pub type MsgKeyFn = fn(&AppCipher, &[u8]) -> [u8; 32];
+
 /// The per-session AES-128-CBC key and IV, and the operations built on them.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct AppCipher {
     key: [u8; 16],
     iv: [u8; 16],
+    msg_key_fn: MsgKeyFn,
 }
+
+/// Equal keys and IVs: the msgKey function says how a result is obtained, not which.
+impl PartialEq for AppCipher {
+    fn eq(&self, other: &AppCipher) -> bool {
+        self.key == other.key && self.iv == other.iv
+    }
+}
+
+impl Eq for AppCipher {}
 
 impl std::fmt::Debug for AppCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -173,7 +190,16 @@ impl std::fmt::Debug for AppCipher {
 impl AppCipher {
     /// From raw key and IV bytes (ASCII in practice).
     pub fn new(key: [u8; 16], iv: [u8; 16]) -> AppCipher {
-        AppCipher { key, iv }
+        AppCipher {
+            key,
+            iv,
+            msg_key_fn: AppCipher::compute_msg_key,
+        }
+    }
+
+    /// The same cipher, getting its msgKeys from `msg_key_fn`.
+    pub fn with_msg_key_fn(self, msg_key_fn: MsgKeyFn) -> AppCipher {
+        AppCipher { msg_key_fn, ..self }
     }
 
     /// key = first 16 chars of lowercase hex MD5 of base64(shared); iv = salt.
@@ -228,11 +254,11 @@ impl AppCipher {
     /// Streamed in steps of [`SIGN_STEP`] bytes (CBC chains across them), so a sign the
     /// size of a frame needs no frame-sized ciphertext or text.
     pub fn msg_key(&self, sign: &[u8]) -> String {
-        String::from_utf8_lossy(&self.msg_key_hex(sign)).into_owned()
+        String::from_utf8_lossy(&(self.msg_key_fn)(self, sign)).into_owned()
     }
 
-    /// [`AppCipher::msg_key`] as ASCII bytes.
-    fn msg_key_hex(&self, sign: &[u8]) -> [u8; 32] {
+    /// [`AppCipher::msg_key`] as ASCII bytes, computed (the default [`MsgKeyFn`]).
+    pub fn compute_msg_key(&self, sign: &[u8]) -> [u8; 32] {
         let mut aes = Aes128CbcEnc::new(&self.key.into(), &self.iv.into());
         let mut md5 = Md5::new();
         let mut text = [0u8; SIGN_TEXT];
@@ -256,7 +282,9 @@ impl AppCipher {
     /// Constant-time check of a peer's msgKey against `msg_key(sign)` (exact match:
     /// lowercase hex, 32 characters).
     pub fn verify_msg_key(&self, sign: &[u8], msg_key: &str) -> bool {
-        self.msg_key_hex(sign).ct_eq(msg_key.as_bytes()).into()
+        (self.msg_key_fn)(self, sign)
+            .ct_eq(msg_key.as_bytes())
+            .into()
     }
 }
 

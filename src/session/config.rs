@@ -1,6 +1,6 @@
 //! Per-connection limits and timeouts.
 
-use crate::proto::crypto::KeyAgreement;
+use crate::proto::crypto::{AppCipher, KeyAgreement, MsgKeyFn};
 use std::time::Duration;
 
 /// Session settings.
@@ -15,6 +15,8 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
     /// The X25519 functions of the CONNECT key exchange.
     pub key_agreement: KeyAgreement,
+    /// How the session cipher gets msgKeys (computed, or remembered in the fuzz targets).
+    pub msg_key_fn: MsgKeyFn,
 }
 
 impl Default for SessionConfig {
@@ -24,6 +26,7 @@ impl Default for SessionConfig {
             connect_timeout: Duration::from_secs(4),
             idle_timeout: Duration::from_secs(180),
             key_agreement: KeyAgreement::X25519,
+            msg_key_fn: AppCipher::compute_msg_key,
         }
     }
 }

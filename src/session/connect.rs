@@ -82,7 +82,8 @@ impl Session {
                 self.state = State::Established(Box::new(Established {
                     uid: c.uid,
                     version,
-                    cipher: AppCipher::from_shared(&shared, &salt),
+                    cipher: AppCipher::from_shared(&shared, &salt)
+                        .with_msg_key_fn(self.config.msg_key_fn),
                     idle_deadline: now.saturating_add(self.config.idle_timeout),
                 }));
             }

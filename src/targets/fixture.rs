@@ -14,12 +14,13 @@ thread_local! {
     static RUN_CONFIG: RefCell<Option<Arc<rustls::ServerConfig>>> = const { RefCell::new(None) };
 }
 
-/// Starts a run on this thread: the seeded random stream from its beginning, and a server
-/// that remembers no session of an earlier run. Randomness is seeded, so session ids repeat
+/// Starts a run on this thread: the seeded random stream from its beginning, no msgKey of
+/// an earlier run remembered, and a server that remembers no session of an earlier run. Randomness is seeded, so session ids repeat
 /// from run to run, and a session cache shared across runs (or across the gate's threads,
 /// which can evict an entry a run still needs) would make outcomes depend on the runs before.
 pub(crate) fn new_run() {
     super::det_crypto::reset();
+    crate::msg_key_memo::forget();
     RUN_CONFIG.with(|c| *c.borrow_mut() = None);
 }
 

@@ -552,6 +552,7 @@ impl World {
             .or_insert_with(|| {
                 let mut config = ConnConfig::new(transport);
                 config.session.key_agreement = crate::x25519_memo::MEMOIZED;
+                config.session.msg_key_fn = crate::msg_key_memo::REMEMBERED;
                 Arc::new(config)
             })
             .clone()
@@ -585,7 +586,7 @@ impl World {
             uid,
             link: ClientLink::new(spec.transport, client_tls, fragments),
             server,
-            wk: Client::new(secret, spec.version),
+            wk: Client::new(secret, spec.version).with_msg_key_fn(crate::msg_key_memo::REMEMBERED),
             chunk: usize::from(spec.chunk),
             key: spec.key.clone(),
             version: spec.version,
