@@ -100,13 +100,20 @@ impl Patcher {
             let Some(at) = memchr::memmem::find(&body, &needle) else {
                 continue;
             };
+            let (Some(before), Some(after)) =
+                (body.get(..at), body.get(at.saturating_add(needle.len())..))
+            else {
+                continue;
+            };
             let bytes = bytes.get(..usize::from(u16::MAX)).unwrap_or(bytes);
-            let mut field = u16::try_from(bytes.len())
-                .unwrap_or(u16::MAX)
-                .to_be_bytes()
-                .to_vec();
-            field.extend_from_slice(bytes);
-            body.splice(at..at + needle.len(), field);
+            let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+            // Copied in four pieces: `Vec::splice` writes its replacement a byte at a time.
+            let mut patched = Vec::with_capacity(body.len().saturating_add(bytes.len()));
+            patched.extend_from_slice(before);
+            patched.extend_from_slice(&len.to_be_bytes());
+            patched.extend_from_slice(bytes);
+            patched.extend_from_slice(after);
+            body = patched;
         }
         let mut out = vec![bounds.first_byte];
         crate::proto::varint::encode(body.len(), &mut out);

@@ -617,8 +617,8 @@ impl World {
     fn tls_client(&mut self, spec: &ClientSpec) -> rustls::ClientConnection {
         let (v12, v13) = self.tls_clients.get_or_insert_with(|| {
             (
-                fixture::client_config(&[&rustls::version::TLS12]),
-                fixture::client_config(&[&rustls::version::TLS13]),
+                fixture::aes128_first_client_config(&[&rustls::version::TLS12]),
+                fixture::aes128_first_client_config(&[&rustls::version::TLS13]),
             )
         });
         let config = if spec.tls13 { v13.clone() } else { v12.clone() };
