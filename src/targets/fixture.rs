@@ -206,21 +206,23 @@ mod tests {
     fn the_aes128_first_client_gets_aes128_where_the_default_one_gets_aes256() {
         use rustls::version::{TLS12, TLS13};
         use rustls::CipherSuite as S;
-        assert_eq!(
-            negotiated(aes128_first_client_config(&[&TLS13])),
-            S::TLS13_AES_128_GCM_SHA256
-        );
-        assert_eq!(
-            negotiated(aes128_first_client_config(&[&TLS12])),
-            S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-        );
-        assert_eq!(
-            negotiated(client_config(&[&TLS13])),
-            S::TLS13_AES_256_GCM_SHA384
-        );
-        assert_eq!(
-            negotiated(client_config(&[&TLS12])),
-            S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-        );
+        let cases = [
+            (
+                aes128_first_client_config(&[&TLS13]),
+                S::TLS13_AES_128_GCM_SHA256,
+            ),
+            (
+                aes128_first_client_config(&[&TLS12]),
+                S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            ),
+            (client_config(&[&TLS13]), S::TLS13_AES_256_GCM_SHA384),
+            (
+                client_config(&[&TLS12]),
+                S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            ),
+        ];
+        for (client, suite) in cases {
+            assert_eq!(negotiated(client), suite);
+        }
     }
 }
