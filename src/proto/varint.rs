@@ -38,7 +38,10 @@ pub(crate) fn read(buf: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
 /// Appends `value` in minimal form. Callers keep `value <= MAX_VARINT_VALUE` (the frame
 /// encoder truncates the body first); a larger value is clamped so this cannot fail.
 pub(crate) fn encode(value: usize, out: &mut Vec<u8>) {
-    debug_assert!(value <= MAX_VARINT_VALUE, "varint {value} too large");
+    // Checked in fuzz builds too, which keep overflow checks but not debug assertions.
+    if cfg!(any(debug_assertions, fuzzing)) {
+        assert!(value <= MAX_VARINT_VALUE, "varint {value} too large");
+    }
     let mut value = value.min(MAX_VARINT_VALUE);
     loop {
         // Truncation intended: the low 7 bits.
