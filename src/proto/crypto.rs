@@ -249,15 +249,15 @@ impl AppCipher {
         Ok(cipher)
     }
 
-    /// lowercase hex MD5 of encrypt(sign).
-    ///
-    /// Streamed in steps of [`SIGN_STEP`] bytes (CBC chains across them), so a sign the
-    /// size of a frame needs no frame-sized ciphertext or text.
+    /// lowercase hex MD5 of encrypt(sign), from this cipher's [`MsgKeyFn`].
     pub fn msg_key(&self, sign: &[u8]) -> String {
         String::from_utf8_lossy(&(self.msg_key_fn)(self, sign)).into_owned()
     }
 
     /// [`AppCipher::msg_key`] as ASCII bytes, computed (the default [`MsgKeyFn`]).
+    ///
+    /// Streamed in steps of [`SIGN_STEP`] bytes (CBC chains across them), so a sign the
+    /// size of a frame needs no frame-sized ciphertext or text.
     pub fn compute_msg_key(&self, sign: &[u8]) -> [u8; 32] {
         let mut aes = Aes128CbcEnc::new(&self.key.into(), &self.iv.into());
         let mut md5 = Md5::new();
